@@ -1,0 +1,90 @@
+"""Tests for ferkit.experiments: a tiny run on the sample writes a complete, valid record."""
+
+import json
+
+import numpy as np
+import pytest
+
+from ferkit import experiments
+
+RECORD_KEYS = {
+    "experiment", "dataset", "protocol", "splits", "sample_result", "accuracy", "reported_split",
+    "selection_split", "images", "classification_report", "confusion_matrix", "labels", "history",
+    "epochs_requested", "epochs_run", "best_epoch", "settings", "parameters", "training_seconds",
+    "hardware", "versions", "git_commit", "command",
+}
+
+
+@pytest.fixture(scope="module")
+def tiny_record(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("results")
+    record = experiments.run("bedi_cnn", dataset="sample", protocol="carveout", epochs=2,
+                             max_train_images=600, results_directory=directory, verbose=0)
+    return record, directory
+
+
+def test_tiny_run_writes_a_complete_record(tiny_record):
+    record, directory = tiny_record
+    stored = json.loads((directory / "bedi_cnn-sample.json").read_text())
+    assert stored == json.loads(json.dumps(record))
+    assert set(stored) == RECORD_KEYS
+    assert stored["sample_result"] is True
+    assert stored["selection_split"].startswith("10% stratified carve-out of train")
+    assert stored["reported_split"] == "public_test"
+    assert stored["images"] == {"train": 540, "selection": 60, "report": 600}
+    assert stored["epochs_run"] == 2 and len(stored["history"]["val_loss"]) == 2
+    assert 1 <= stored["best_epoch"] <= 2
+    assert stored["parameters"] == 619015
+    assert stored["settings"]["optimizer"] == "adagrad" and "Bedi" in stored["settings"]["source"]
+
+
+def test_record_numbers_agree_with_each_other(tiny_record):
+    record = tiny_record[0]
+    matrix = np.array(record["confusion_matrix"])
+    assert matrix.shape == (7, 7) and matrix.sum() == record["images"]["report"]
+    assert record["accuracy"] == pytest.approx(np.trace(matrix) / matrix.sum())
+    assert record["classification_report"]["accuracy"]["F1-score"] == pytest.approx(record["accuracy"])
+    assert record["labels"][0] == "angry" and record["labels"][6] == "neutral"
+
+
+def test_load_record_finds_it_or_says_none(tiny_record):
+    record, directory = tiny_record
+    assert experiments.load_record("bedi_cnn", "sample", directory)["accuracy"] == record["accuracy"]
+    assert experiments.load_record("mondal_deep", "fer2013", directory) is None
+
+
+def test_carveout_is_stratified_and_disjoint():
+    parts, names = experiments.split_for_protocol("sample", "carveout", seed=3)
+    train_labels, selection_labels = parts["train"][1], parts["selection"][1]
+    assert len(selection_labels) == 300 and len(train_labels) == 2700
+    train_share = np.bincount(train_labels, minlength=7) / len(train_labels)
+    selection_share = np.bincount(selection_labels, minlength=7) / len(selection_labels)
+    assert np.abs(train_share - selection_share).max() < 0.01
+    train_rows = {image.tobytes() for image in parts["train"][0]}
+    assert not any(image.tobytes() in train_rows for image in parts["selection"][0])
+    assert names["report"] == "public_test"
+
+
+def test_canonical_protocol_selects_on_public_and_reports_private():
+    parts, names = experiments.split_for_protocol("sample", "canonical")
+    assert names == {"train": "train", "selection": "public_test", "report": "private_test"}
+    assert len(parts["report"][1]) == 600
+
+
+def test_every_experiment_names_a_real_builder_and_the_source_of_its_settings():
+    from ferkit import augment, models
+
+    for name, experiment in experiments.experiments().items():
+        assert callable(getattr(models, experiment.builder)), name
+        assert experiment.augment is None or callable(getattr(augment, experiment.augment)), name
+        assert experiment.settings_source, name
+
+
+@pytest.mark.parametrize("arguments, message", [
+    ({"name": "alexnet"}, "unknown experiment"),
+    ({"name": "bedi_cnn", "dataset": "affectnet"}, "dataset"),
+    ({"name": "bedi_cnn", "protocol": "cross-validation"}, "protocol"),
+])
+def test_bad_arguments_are_named(arguments, message, tmp_path):
+    with pytest.raises(ValueError, match=message):
+        experiments.run(results_directory=tmp_path, **arguments)
