@@ -1,0 +1,269 @@
+"""Predictions with test-time augmentation, reports, and paper comparisons.
+
+Lesson 08_evaluation introduces this module. The metrics are
+scikit-learn's; this module only shapes them like the papers' tables and
+keeps every number next to the dataset and split it was measured on.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn import metrics
+
+from ferkit.augment import ten_crop
+from ferkit.data import EMOTIONS
+from ferkit.pipeline import resize_images, to_float
+
+TTA_MODES = ("none", "flip", "tencrop")
+
+SOURCE_PAPER = "paper"
+SOURCE_RECORDED = "ours (recorded real run)"
+SOURCE_THIS_RUN = "ours (this run, sample)"
+
+
+def _model_input(model):
+    shape = model.input_shape
+    height, width, channels = shape[1:4]
+    size = (height, width) if height is not None and width is not None else None
+    return size, channels
+
+
+def _probabilities(model, images, size, channels):
+    """Model probabilities for one chunk of images (uint8 or float in [0, 1])."""
+    batch = to_float(resize_images(images, size), channels)
+    probabilities = np.asarray(model.predict_on_batch(batch), dtype=np.float32)
+    sums = probabilities.sum(axis=1)
+    if probabilities.ndim != 2 or not np.allclose(sums, 1.0, atol=1e-2):
+        raise ValueError(
+            "model: expected probabilities (rows summing to 1; end the model with a softmax), "
+            f"found outputs of shape {probabilities.shape} with row sums {sums[:3]}..."
+        )
+    return probabilities
+
+
+def predict(model, images, batch_size=256, tta="none", crop_size=None):
+    """Class probabilities for ``images``, optionally with test-time augmentation.
+
+    Returns a ``float32`` array ``(N, classes)``; ``argmax(axis=1)`` gives
+    the predicted labels. ``images`` is ``uint8`` ``(N, H, W, C)`` (or float
+    in ``[0, 1]``); each chunk of ``batch_size`` images is scaled, resized
+    and channel-converted to the model's input as
+    :func:`ferkit.pipeline.make_dataset` does. ``model`` must output
+    probabilities (a softmax).
+
+    ``tta`` averages probabilities (not labels) over views of each image:
+
+    - ``"none"``: the image itself;
+    - ``"flip"``: the image and its mirror;
+    - ``"tencrop"``: the ten crops of :func:`ferkit.augment.ten_crop` of side
+      ``crop_size`` (default: the model's input side when the images are
+      larger). Crops of another size than the model's input are resized to
+      it: Qutub & Atay's crop-and-feed.
+
+    Memory stays bounded: crops are made per chunk of ``batch_size`` images
+    and the model sees one crop position at a time, so no call ever holds
+    more than ``batch_size`` images (TenCrop on all of a test set at once,
+    ``10 * N`` images, is the classic out-of-memory trap).
+    Introduced in lesson 08_evaluation (TenCrop in 06_augmentation).
+    """
+    if tta not in TTA_MODES:
+        raise ValueError(f"tta: expected one of {TTA_MODES}, found {tta!r}")
+    images = np.asarray(images)
+    if images.ndim != 4:
+        raise ValueError(f"images: expected shape (N, H, W, C), found {images.shape}")
+    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size: expected a positive int, found {batch_size!r}")
+    size, channels = _model_input(model)
+    if tta == "tencrop" and crop_size is None:
+        if size is None or size[0] != size[1] or size[0] >= min(images.shape[1:3]):
+            raise ValueError(
+                f"crop_size: required for tta='tencrop' when the model's input {size} is not a "
+                f"square smaller than the images {images.shape[1:3]}"
+            )
+        crop_size = size[0]
+
+    chunks = []
+    for start in range(0, len(images), batch_size):
+        chunk = images[start : start + batch_size]
+        if tta == "none":
+            probabilities = _probabilities(model, chunk, size, channels)
+        elif tta == "flip":
+            probabilities = (
+                _probabilities(model, chunk, size, channels)
+                + _probabilities(model, chunk[:, :, ::-1], size, channels)
+            ) / 2.0
+        else:
+            crops = ten_crop(chunk, crop_size)
+            probabilities = sum(_probabilities(model, crop, size, channels) for crop in crops) / 10.0
+        chunks.append(probabilities)
+    if not chunks:
+        return np.zeros((0, model.output_shape[-1]), dtype=np.float32)
+    return np.concatenate(chunks).astype(np.float32)
+
+
+def _labels(values, argument):
+    values = np.asarray(values)
+    if values.ndim == 2:  # probabilities -> labels
+        values = values.argmax(axis=1)
+    if values.ndim != 1:
+        raise ValueError(f"{argument}: expected class ids (N,) or probabilities (N, classes), found shape {values.shape}")
+    return values
+
+
+def _check_pair(y_true, y_pred):
+    y_true = _labels(y_true, "y_true")
+    y_pred = _labels(y_pred, "y_pred")
+    if len(y_true) != len(y_pred):
+        raise ValueError(f"y_pred: expected {len(y_true)} predictions (one per y_true), found {len(y_pred)}")
+    return y_true, y_pred
+
+
+def classification_report(y_true, y_pred, labels=EMOTIONS):
+    """Precision, recall, F1 and support per class, as the papers print it.
+
+    Returns a DataFrame indexed by the class names of ``labels`` (ids
+    ``0..len(labels)-1``) followed by ``"accuracy"``, ``"macro avg"`` and
+    ``"weighted avg"``, with the columns ``"Precision"``, ``"Recall"``,
+    ``"F1-score"`` and ``"Images (n)"``. The numbers are scikit-learn's
+    ``precision_recall_fscore_support`` with ``zero_division=0``; as in
+    scikit-learn's text report, the accuracy row holds the accuracy in the
+    F1-score column (Precision and Recall are NaN) and the total count.
+    ``y_pred`` may be labels or probabilities. Introduced in lesson 08_evaluation.
+    """
+    y_true, y_pred = _check_pair(y_true, y_pred)
+    ids = list(range(len(labels)))
+    precision, recall, f1, support = metrics.precision_recall_fscore_support(
+        y_true, y_pred, labels=ids, zero_division=0
+    )
+    frame = pd.DataFrame(
+        {"Precision": precision, "Recall": recall, "F1-score": f1, "Images (n)": support},
+        index=pd.Index(list(labels), name="class"),
+    )
+    total = int(support.sum())
+    frame.loc["accuracy"] = [np.nan, np.nan, metrics.accuracy_score(y_true, y_pred), total]
+    for average in ("macro", "weighted"):
+        p, r, f, _ = metrics.precision_recall_fscore_support(
+            y_true, y_pred, labels=ids, average=average, zero_division=0
+        )
+        frame.loc[f"{average} avg"] = [p, r, f, total]
+    frame["Images (n)"] = frame["Images (n)"].astype(int)
+    return frame
+
+
+def confusion_matrix(y_true, y_pred, labels=EMOTIONS, normalize=None):
+    """The confusion matrix as a labelled DataFrame.
+
+    Returns rows = true class, columns = predicted class (index name
+    ``"true"``, columns name ``"predicted"``), counts with
+    ``normalize=None`` or row fractions (each true class sums to 1) with
+    ``normalize="true"``; scikit-learn's ``confusion_matrix``.
+    Introduced in lesson 08_evaluation.
+    """
+    if normalize not in (None, "true"):
+        raise ValueError(f"normalize: expected None or 'true', found {normalize!r}")
+    y_true, y_pred = _check_pair(y_true, y_pred)
+    matrix = metrics.confusion_matrix(
+        y_true, y_pred, labels=list(range(len(labels))), normalize=normalize
+    )
+    return pd.DataFrame(
+        matrix,
+        index=pd.Index(list(labels), name="true"),
+        columns=pd.Index(list(labels), name="predicted"),
+    )
+
+
+def most_confused_pairs(y_true, y_pred, top=5, labels=EMOTIONS):
+    """The ``top`` most frequent mistakes, e.g. fear taken for sad.
+
+    Returns a DataFrame with the columns ``"true"``, ``"predicted"``,
+    ``"count"`` and ``"share of true class"`` (the fraction of that true
+    class's images that went to that wrong class), largest count first;
+    only pairs that occur. Introduced in lesson 08_evaluation.
+    """
+    counts = confusion_matrix(y_true, y_pred, labels=labels)
+    values = counts.to_numpy()
+    row_totals = values.sum(axis=1)
+    rows = [
+        (labels[t], labels[p], int(values[t, p]), values[t, p] / row_totals[t])
+        for t in range(len(labels))
+        for p in range(len(labels))
+        if t != p and values[t, p] > 0
+    ]
+    rows.sort(key=lambda row: (-row[2], row[0], row[1]))
+    return pd.DataFrame(rows[:top], columns=["true", "predicted", "count", "share of true class"])
+
+
+def result(model, dataset, split, y_true, y_pred, source=SOURCE_THIS_RUN, reference=""):
+    """One row for :func:`compare`: our accuracy and macro F1 with where they come from.
+
+    Returns a dict with ``model``, ``dataset``, ``split``, ``source``,
+    ``reference``, ``accuracy`` and ``macro f1``. ``source`` says whose
+    number it is: :data:`SOURCE_THIS_RUN` for the sample trained in the
+    notebook, :data:`SOURCE_RECORDED` for a real run recorded by
+    :mod:`ferkit.experiments`. Introduced in lesson 08_evaluation.
+    """
+    y_true, y_pred = _check_pair(y_true, y_pred)
+    return {
+        "model": model,
+        "dataset": dataset,
+        "split": split,
+        "source": source,
+        "reference": reference,
+        "accuracy": metrics.accuracy_score(y_true, y_pred),
+        "macro f1": metrics.f1_score(y_true, y_pred, average="macro", zero_division=0),
+    }
+
+
+_COMPARE_COLUMNS = ["model", "dataset", "split", "source", "reference"]
+
+
+def compare(results, paper, metric="accuracy"):
+    """A paper's reported numbers beside ours, one row per number.
+
+    Returns a DataFrame with the columns ``model``, ``dataset``, ``split``,
+    ``source`` (``"paper"`` or ours), ``reference`` (the paper and table, or
+    our run), ``metric`` (the value) and ``status``; the paper's rows
+    first. ``paper`` is a key of :data:`ferkit.papers.PAPERS` or a DataFrame
+    from :func:`ferkit.papers.reported`; only its rows of ``metric`` are
+    shown, including those still to transcribe (value NaN, so the gap is
+    visible). ``results`` is a list of dicts (e.g. from :func:`result`) or a
+    DataFrame; every row must state its ``model``, ``dataset`` and
+    ``split``. Introduced in lesson 08_evaluation.
+    """
+    from ferkit import papers
+
+    table = papers.reported(paper=paper) if isinstance(paper, str) else paper
+    table = table[table["metric"] == metric]
+    paper_rows = pd.DataFrame(
+        {
+            "model": table["model"],
+            "dataset": table["dataset"],
+            "split": table["split"],
+            "source": SOURCE_PAPER,
+            "reference": [
+                f"{name}, {where}" if pd.notna(where) else f"{name} (table not recorded)"
+                for name, where in zip(table["paper"], table["table"])
+            ],
+            metric: pd.to_numeric(table["value"], errors="coerce"),
+            "status": table["status"],
+        }
+    )
+    ours = pd.DataFrame(results) if not isinstance(results, pd.DataFrame) else results.copy()
+    if ours.empty:
+        ours = pd.DataFrame(columns=["model", "dataset", "split", metric])
+    for column in ("model", "dataset", "split", metric):
+        if column not in ours.columns:
+            raise ValueError(f"results: every row needs a {column!r} entry, found columns {list(ours.columns)}")
+        missing = ours[column].isna()
+        if missing.any():
+            raise ValueError(f"results: row {int(np.flatnonzero(missing)[0])} has no {column!r}")
+    if "source" not in ours.columns:
+        ours["source"] = SOURCE_THIS_RUN
+    if "reference" not in ours.columns:
+        ours["reference"] = ""
+    ours["status"] = "measured"
+    ours = ours[_COMPARE_COLUMNS + [metric, "status"]]
+    if ours.empty:
+        return paper_rows.reset_index(drop=True)
+    return pd.concat([paper_rows, ours], ignore_index=True)

@@ -1,0 +1,206 @@
+"""ferkit.evaluate and ferkit.papers: TTA averaging, bounded TenCrop, reports equal to scikit-learn's."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn import metrics
+
+from ferkit import augment, evaluate, papers, pipeline
+from ferkit.data import EMOTIONS
+
+
+def small_model(side=48, channels=1, seed=0):
+    """An untrained but position-sensitive model: TTA views give different outputs."""
+    keras.utils.set_random_seed(seed)
+    return keras.Sequential(
+        [
+            keras.Input((side, side, channels)),
+            keras.layers.Conv2D(4, 5, strides=2, activation="relu"),
+            keras.layers.Flatten(),
+            keras.layers.Dense(7, activation="softmax"),
+        ]
+    )
+
+
+class BatchRecorder(keras.Sequential):
+    """A Sequential that remembers the size of every batch it is asked to predict."""
+
+    def predict_on_batch(self, x):
+        self.batch_sizes.append(int(x.shape[0]))
+        return super().predict_on_batch(x)
+
+
+@pytest.fixture
+def faces():
+    rng = np.random.default_rng(0)
+    return rng.integers(0, 256, size=(20, 48, 48, 1), dtype=np.uint8)
+
+
+def test_predict_without_tta_equals_model_predict(faces):
+    model = small_model()
+    probabilities = evaluate.predict(model, faces, batch_size=8)
+    assert probabilities.shape == (20, 7) and probabilities.dtype == np.float32
+    np.testing.assert_allclose(probabilities, model.predict(faces / 255.0, verbose=0), atol=1e-6)
+    # Float input in [0, 1] gives the same answer as uint8.
+    np.testing.assert_allclose(evaluate.predict(model, faces / 255.0), probabilities, atol=1e-6)
+
+
+def test_flip_tta_is_the_average_of_image_and_mirror(faces):
+    model = small_model()
+    plain = model.predict(faces / 255.0, verbose=0)
+    mirrored = model.predict(faces[:, :, ::-1] / 255.0, verbose=0)
+    assert not np.allclose(plain, mirrored)  # the test would prove nothing otherwise
+    np.testing.assert_allclose(
+        evaluate.predict(model, faces, batch_size=6, tta="flip"), (plain + mirrored) / 2, atol=1e-6
+    )
+
+
+def test_tencrop_tta_is_the_average_over_the_ten_crops(faces):
+    model = small_model(side=40)
+    crops = augment.ten_crop(faces, 40)
+    manual = np.mean([model.predict(crop / 255.0, verbose=0) for crop in crops], axis=0)
+    np.testing.assert_allclose(evaluate.predict(model, faces, batch_size=7, tta="tencrop"), manual, atol=1e-6)
+
+
+def test_tencrop_resizes_crops_to_the_model_input(faces):
+    model = small_model(side=48, channels=3)
+    crops = augment.ten_crop(faces, 40)
+    manual = np.mean(
+        [
+            model.predict(pipeline.to_float(pipeline.resize_images(crop, 48), channels=3), verbose=0)
+            for crop in crops
+        ],
+        axis=0,
+    )
+    result = evaluate.predict(model, faces, batch_size=8, tta="tencrop", crop_size=40)
+    np.testing.assert_allclose(result, manual, atol=1e-6)
+
+
+def test_tencrop_memory_is_bounded_by_the_batch_size(faces):
+    keras.utils.set_random_seed(0)
+    model = BatchRecorder(
+        [keras.Input((40, 40, 1)), keras.layers.Flatten(), keras.layers.Dense(7, activation="softmax")]
+    )
+    model.batch_sizes = []
+    many = np.concatenate([faces] * 3)  # 60 images
+    evaluate.predict(model, many, batch_size=8, tta="tencrop")
+    assert max(model.batch_sizes) <= 8  # never 10 * 8, let alone 10 * 60
+    assert sum(model.batch_sizes) == 10 * len(many)
+
+
+def test_predict_checks_its_arguments(faces):
+    model = small_model()
+    with pytest.raises(ValueError, match="tta"):
+        evaluate.predict(model, faces, tta="twelvecrop")
+    with pytest.raises(ValueError, match="crop_size"):
+        evaluate.predict(model, faces, tta="tencrop")
+    logits = keras.Sequential([keras.Input((48, 48, 1)), keras.layers.Flatten(), keras.layers.Dense(7)])
+    with pytest.raises(ValueError, match="softmax"):
+        evaluate.predict(logits, faces)
+
+
+@pytest.fixture
+def predictions():
+    rng = np.random.default_rng(5)
+    y_true = rng.integers(0, 7, size=300)
+    y_pred = np.where(rng.random(300) < 0.6, y_true, rng.integers(0, 7, size=300))
+    y_pred[y_pred == 1] = 2  # "disgust" never predicted: zero_division matters
+    return y_true, y_pred
+
+
+def test_classification_report_equals_scikit_learn(predictions):
+    y_true, y_pred = predictions
+    report = evaluate.classification_report(y_true, y_pred)
+    assert list(report.columns) == ["Precision", "Recall", "F1-score", "Images (n)"]
+    assert list(report.index) == list(EMOTIONS) + ["accuracy", "macro avg", "weighted avg"]
+    reference = metrics.classification_report(
+        y_true, y_pred, labels=range(7), target_names=EMOTIONS, output_dict=True, zero_division=0
+    )
+    for name in list(EMOTIONS) + ["macro avg", "weighted avg"]:
+        row = report.loc[name]
+        assert row["Precision"] == pytest.approx(reference[name]["precision"])
+        assert row["Recall"] == pytest.approx(reference[name]["recall"])
+        assert row["F1-score"] == pytest.approx(reference[name]["f1-score"])
+        assert row["Images (n)"] == reference[name]["support"]
+    assert report.loc["accuracy", "F1-score"] == pytest.approx(reference["accuracy"])
+    assert report.loc["accuracy", "Images (n)"] == 300
+    assert report.loc["disgust", "Precision"] == 0.0
+
+
+def test_classification_report_accepts_probabilities(predictions):
+    y_true, y_pred = predictions
+    probabilities = np.eye(7)[y_pred] * 0.9 + 0.1 / 7
+    pd.testing.assert_frame_equal(
+        evaluate.classification_report(y_true, probabilities),
+        evaluate.classification_report(y_true, y_pred),
+    )
+
+
+def test_confusion_matrix_is_scikit_learn_with_names(predictions):
+    y_true, y_pred = predictions
+    counts = evaluate.confusion_matrix(y_true, y_pred)
+    np.testing.assert_array_equal(counts.to_numpy(), metrics.confusion_matrix(y_true, y_pred, labels=range(7)))
+    assert list(counts.index) == list(EMOTIONS) and counts.index.name == "true"
+    assert counts.columns.name == "predicted"
+    rates = evaluate.confusion_matrix(y_true, y_pred, normalize="true")
+    np.testing.assert_allclose(rates.sum(axis=1), 1.0)
+    with pytest.raises(ValueError, match="normalize"):
+        evaluate.confusion_matrix(y_true, y_pred, normalize="all")
+
+
+def test_most_confused_pairs():
+    y_true = np.array([2, 2, 2, 2, 4, 4, 5, 3])
+    y_pred = np.array([4, 4, 4, 2, 2, 4, 2, 3])
+    pairs = evaluate.most_confused_pairs(y_true, y_pred, top=2)
+    assert list(pairs.columns) == ["true", "predicted", "count", "share of true class"]
+    assert pairs.iloc[0].tolist() == ["fear", "sad", 3, 0.75]
+    assert pairs.iloc[1][["true", "predicted", "count"]].tolist() == ["sad", "fear", 1]
+    assert len(pairs) == 2
+
+
+def test_compare_puts_paper_and_ours_side_by_side_with_splits(predictions):
+    y_true, y_pred = predictions
+    ours = [evaluate.result("fer_kd base", "sample", "public_test", y_true, y_pred)]
+    table = evaluate.compare(ours, "barbagallo")
+    assert list(table.columns) == ["model", "dataset", "split", "source", "reference", "accuracy", "status"]
+    paper_rows = table[table["source"] == evaluate.SOURCE_PAPER]
+    assert list(paper_rows["model"]) == [f"fer_kd {row}" for row in papers.BARBAGALLO_ABLATION_ROWS]
+    assert paper_rows["accuracy"].isna().all()  # Table 1 is still to transcribe: shown as a gap
+    assert set(paper_rows["status"]) == {papers.TO_TRANSCRIBE}
+    our_row = table.iloc[-1]
+    assert our_row["source"] == evaluate.SOURCE_THIS_RUN and our_row["split"] == "public_test"
+    assert our_row["accuracy"] == pytest.approx(metrics.accuracy_score(y_true, y_pred))
+    assert table[["dataset", "split"]].notna().all().all()
+    with pytest.raises(ValueError, match="split"):
+        evaluate.compare([{"model": "x", "dataset": "FER2013", "accuracy": 0.5}], "barbagallo")
+
+
+def test_compare_shows_transcribed_paper_values():
+    table = evaluate.compare([], papers.reported(model="best of the five studies"))
+    assert table["accuracy"].tolist() == [pytest.approx(0.7102)]
+
+
+def test_papers_registry_never_holds_an_untraceable_number():
+    frame = papers.reported()
+    assert {"paper", "table", "model", "dataset", "split", "metric", "value", "status", "note"} <= set(frame)
+    pending = frame[frame["status"] == papers.TO_TRANSCRIBE]
+    assert pending["value"].isna().all()
+    assert frame.loc[frame["status"] != papers.TO_TRANSCRIBE, "value"].notna().all()
+    assert (frame["note"].str.len() > 0).all()
+    table1 = papers.reported(paper="barbagallo", table="Table 1")
+    assert list(table1["model"]) == [f"fer_kd {row}" for row in papers.BARBAGALLO_ABLATION_ROWS]
+    assert len(papers.reported(paper="barbagallo", table="Table 2")) == 7 * 4
+    assert papers.reported_value("mondal_deep", "trainable parameters") == 20_543_559
+    assert papers.reported_value("bedi_cnn") == 619_015
+    with pytest.raises(ValueError, match="to transcribe"):
+        papers.reported_value("fer_kd base", "accuracy")
+    with pytest.raises(ValueError, match="paper"):
+        papers.reported(paper="lecun")
+    with pytest.raises(ValueError, match="status"):
+        papers.ReportedResult("bedi", None, "bedi_cnn", "FER2013", "test", "accuracy", None)
+    assert papers.TRAINING_SETUPS["bedi"] == {"optimizer": "adagrad", "epochs": 20, "batch_size": 64}

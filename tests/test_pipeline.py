@@ -1,0 +1,170 @@
+"""ferkit.pipeline: shapes, dtypes, order, seeds and argument checks."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from ferkit import pipeline
+
+
+@pytest.fixture
+def faces():
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, size=(10, 48, 48, 1), dtype=np.uint8)
+    labels = np.arange(10) % 7
+    return images, labels
+
+
+def collect(dataset):
+    images, labels = [], []
+    for batch_images, batch_labels in dataset:
+        images.append(batch_images.numpy())
+        labels.append(batch_labels.numpy())
+    return np.concatenate(images), np.concatenate(labels)
+
+
+def test_batches_are_float_in_unit_range_with_int64_labels(faces):
+    images, labels = faces
+    dataset = pipeline.make_dataset(images, labels, batch_size=4, training=False)
+    sizes = []
+    for batch_images, batch_labels in dataset:
+        assert batch_images.dtype == tf.float32
+        assert batch_labels.dtype == tf.int64
+        assert batch_images.shape[1:] == (48, 48, 1)
+        sizes.append(batch_images.shape[0])
+    assert sizes == [4, 4, 2]
+    out_images, out_labels = collect(dataset)
+    np.testing.assert_allclose(out_images, images / 255.0, atol=1e-7)
+    np.testing.assert_array_equal(out_labels, labels)
+
+
+def test_examples_stay_uint8_until_batching(faces):
+    images, labels = faces
+    examples = pipeline.example_dataset(images, labels, image_size=96)
+    image_spec, label_spec = examples.element_spec
+    assert image_spec.dtype == tf.uint8 and tuple(image_spec.shape) == (96, 96, 1)
+    assert label_spec.dtype == tf.int64
+    batched = pipeline.make_dataset(images, labels, 4, training=False, image_size=96)
+    assert batched.element_spec[0].dtype == tf.float32
+
+
+def test_resize_48_to_96_and_gray_to_rgb(faces):
+    images, labels = faces
+    dataset = pipeline.make_dataset(images, labels, 4, training=False, image_size=96, channels=3)
+    out, _ = collect(dataset)
+    assert out.shape == (10, 96, 96, 3)
+    np.testing.assert_array_equal(out[..., 0], out[..., 1])
+    np.testing.assert_array_equal(out[..., 0], out[..., 2])
+    # The uint8 resize is the float bilinear resize, rounded to whole grey levels.
+    reference = tf.image.resize(images.astype("float32"), (96, 96), antialias=True).numpy() / 255.0
+    np.testing.assert_allclose(out[..., :1], reference, atol=0.5 / 255 + 1e-6)
+
+
+def test_resize_keeps_a_flat_image_flat():
+    flat = np.full((2, 48, 48, 1), 77, dtype=np.uint8)
+    out = pipeline.resize_images(flat, 96).numpy()
+    assert out.dtype == np.uint8 and out.shape == (2, 96, 96, 1)
+    assert np.all(out == 77)
+
+
+def test_rgb_to_gray_uses_luma_weights():
+    rgb = np.zeros((1, 4, 4, 3), dtype=np.uint8)
+    rgb[..., 1] = 255  # pure green
+    gray = pipeline.to_float(rgb, channels=1).numpy()
+    assert gray.shape == (1, 4, 4, 1)
+    np.testing.assert_allclose(gray, 0.587, atol=1e-3)
+
+
+def test_cache_gives_the_same_batches(faces):
+    images, labels = faces
+    cached = collect(pipeline.make_dataset(images, labels, 3, False, image_size=64, cache=True))
+    uncached = collect(pipeline.make_dataset(images, labels, 3, False, image_size=64, cache=False))
+    np.testing.assert_array_equal(cached[0], uncached[0])
+
+
+def test_shuffles_only_when_training_and_repeats_with_the_seed():
+    images = np.repeat(np.arange(64, dtype=np.uint8)[:, None, None, None], 4, axis=1)
+    images = np.repeat(images, 4, axis=2)
+    labels = np.arange(64)
+    _, kept = collect(pipeline.make_dataset(images, labels, 8, training=False))
+    np.testing.assert_array_equal(kept, labels)
+
+    dataset = pipeline.make_dataset(images, labels, 8, training=True, seed=3)
+    first_epoch_images, first_epoch = collect(dataset)
+    _, second_epoch = collect(dataset)
+    assert sorted(first_epoch) == list(labels)
+    assert not np.array_equal(first_epoch, labels)
+    assert not np.array_equal(first_epoch, second_epoch)  # reshuffled every epoch
+    # Images travel with their labels.
+    np.testing.assert_allclose(first_epoch_images[:, 0, 0, 0] * 255.0, first_epoch, atol=1e-4)
+
+    _, again = collect(pipeline.make_dataset(images, labels, 8, training=True, seed=3))
+    np.testing.assert_array_equal(first_epoch, again)
+    _, other = collect(pipeline.make_dataset(images, labels, 8, training=True, seed=4))
+    assert not np.array_equal(first_epoch, other)
+
+
+def test_augment_only_when_training_and_repeatable_with_seeds(faces):
+    images, _ = faces
+    labels = np.arange(len(images))  # one id per image, to find each output's source
+
+    def flip_layer():
+        return keras.layers.RandomFlip("horizontal", seed=11)
+
+    plain, _ = collect(pipeline.make_dataset(images, labels, 4, training=False))
+    evaluated, _ = collect(pipeline.make_dataset(images, labels, 4, training=False, augment=flip_layer()))
+    np.testing.assert_array_equal(plain, evaluated)
+
+    first, first_indices = collect(pipeline.make_dataset(images, labels, 4, True, augment=flip_layer(), seed=1))
+    second, _ = collect(pipeline.make_dataset(images, labels, 4, True, augment=flip_layer(), seed=1))
+    np.testing.assert_array_equal(first, second)
+    # Every output is its source image or that image's mirror, and both happen.
+    sources = {int(label): image.astype(np.float32) / np.float32(255) for image, label in zip(images, labels)}
+    kept = mirrored = 0
+    for image, index in zip(first, first_indices):
+        source = sources[int(index)]
+        if np.array_equal(image, source):
+            kept += 1
+        else:
+            np.testing.assert_array_equal(image, source[:, ::-1])
+            mirrored += 1
+    assert kept > 0 and mirrored > 0
+
+
+def test_images_only_dataset_for_prediction(faces):
+    images, _ = faces
+    dataset = pipeline.make_dataset(images, None, 4, training=False, image_size=32)
+    assert isinstance(dataset.element_spec, tf.TensorSpec)
+    batches = list(dataset)
+    assert [batch.shape[0] for batch in batches] == [4, 4, 2]
+    assert batches[0].shape[1:] == (32, 32, 1)
+
+
+@pytest.mark.parametrize(
+    "change, argument",
+    [
+        (dict(images=np.zeros((2, 8, 8, 1), dtype=np.float32)), "images"),
+        (dict(images=np.zeros((2, 8, 8), dtype=np.uint8)), "images"),
+        (dict(images=np.zeros((2, 8, 8, 2), dtype=np.uint8)), "images"),
+        (dict(labels=np.zeros(3, dtype=np.int64)), "labels"),
+        (dict(labels=np.zeros(2, dtype=np.float32)), "labels"),
+        (dict(channels=2), "channels"),
+        (dict(batch_size=0), "batch_size"),
+        (dict(image_size=(0, 5)), "image_size"),
+    ],
+)
+def test_bad_arguments_raise_naming_the_argument(change, argument):
+    arguments = dict(
+        images=np.zeros((2, 8, 8, 1), dtype=np.uint8),
+        labels=np.zeros(2, dtype=np.int64),
+        batch_size=2,
+        training=False,
+    )
+    arguments.update(change)
+    with pytest.raises(ValueError, match=argument):
+        pipeline.make_dataset(**arguments)
