@@ -1,0 +1,855 @@
+"""The papers' networks as Keras 3 models, exact to their published parameter counts.
+
+One builder per network. Every builder has the same shape,
+``builder(input_shape=..., num_classes=7, ...)``, and returns an *uncompiled*
+``keras.Model`` with a readable ``name``; optimisers, epochs and callbacks belong
+to :mod:`ferkit.train`. Every model ends in ``Dense(num_classes, "softmax")``
+kept in float32 (so it stays numerically sound under a mixed-precision policy).
+
+Input contract: every model takes **float32 images in [0, 1]**, shape
+``(N, H, W, C)``, which is what :mod:`ferkit.pipeline` produces. The transfer
+builders (:func:`vgg16`, :func:`vgg19`, :func:`resnet50`, :func:`resnet18`,
+:func:`efficientnet_b0`) do their backbone's own ImageNet preprocessing *inside*
+the model and repeat a grayscale channel three times there too, so callers
+never call a ``preprocess_input`` themselves.
+
+Grayscale into an RGB backbone: the builders repeat the channel (a built-in
+``Concatenate`` layer, so the models save and load with ``safe_mode=True``).
+The alternative is *weight folding*: sum the first convolution's pretrained
+kernel over its three input channels and build the backbone for one channel.
+On gray images the two agree (exactly, but for the border pixels where the
+per-channel mean subtraction meets the zero padding); folding saves a little
+memory and compute in the first layer, repeating reuses ``keras.applications``
+unchanged and keeps RGB input possible.
+
+Parameter counts: Keras counts batch-norm moving mean and variance as
+*non-trainable* parameters (2 per channel); PyTorch does not count them at all
+(its batch norm has 2 *trainable* parameters per channel, the same as Keras's
+gamma and beta). So a PyTorch paper's figure equals Keras's *trainable* count,
+and a Keras paper's figure equals Keras's *total* count.
+:func:`summary_table` puts our counts beside the papers'.
+
+Lessons: 01_convolution (:func:`lenet5`), 03_shallow_dropout_deep
+(``mondal_*``), 04_compact_cnn (:func:`bedi_cnn`), 05_fer_kd (:func:`fer_kd`),
+07_transfer_learning (the transfer builders and :func:`summary_table`).
+"""
+
+from __future__ import annotations
+
+import os
+
+import keras
+import numpy as np
+import pandas as pd
+from keras import layers, ops
+
+__all__ = [
+    "BUILDERS",
+    "FER_KD_ABLATION_VARIANTS",
+    "IMAGENET_WEIGHT_FILES",
+    "PAPER_PARAMETER_COUNTS",
+    "PAPER_PARAMETER_KIND",
+    "PAPER_SETTINGS",
+    "ImageNetPreprocessing",
+    "WeightsUnavailableError",
+    "bedi_cnn",
+    "count_parameters",
+    "efficientnet_b0",
+    "fer_kd",
+    "lenet5",
+    "mondal_deep",
+    "mondal_dropout",
+    "mondal_shallow",
+    "resnet18",
+    "resnet50",
+    "summary_table",
+    "vgg16",
+    "vgg19",
+]
+
+# ---------------------------------------------------------------------------
+# The papers' numbers used here (only those stated for the course; see issue 3)
+# ---------------------------------------------------------------------------
+
+#: {model name: (parameter count, where the paper states it)}. Compare with the
+#: Keras count named in :data:`PAPER_PARAMETER_KIND` (``"total"`` or ``"trainable"``).
+PAPER_PARAMETER_COUNTS: dict[str, tuple[int, str]] = {
+    "mondal_shallow": (2_345_607, "Mondal, Figure 6"),
+    "mondal_dropout": (2_345_607, "Mondal, Figure 7"),
+    "mondal_deep": (20_552_775, "Mondal, Figure 8 (20,543,559 trainable)"),
+    "bedi_cnn": (619_015, "Bedi, as stated in the paper"),
+    "fer_kd": (10_479_111, "Barbagallo, as stated in the paper (PyTorch counting)"),
+    "vgg16": (33_625_927, "Qutub & Atay, as stated in the paper"),
+    "vgg19": (45_227_079, "Qutub & Atay, as stated in the paper"),
+}
+
+#: Which Keras count a paper's figure corresponds to. Keras papers (Mondal, Bedi)
+#: count everything, batch-norm statistics included: compare with ``total``.
+#: PyTorch papers (Barbagallo) do not count the statistics: compare with
+#: ``trainable``. The VGG heads have no batch norm, so both counts agree.
+PAPER_PARAMETER_KIND: dict[str, str] = {
+    "mondal_shallow": "total",
+    "mondal_dropout": "total",
+    "mondal_deep": "total",
+    "bedi_cnn": "total",
+    "fer_kd": "trainable",
+    "vgg16": "total",
+    "vgg19": "total",
+}
+
+#: Training settings the papers state, as data for :mod:`ferkit.train`
+#: (this module never compiles a model). Only values the papers state are here.
+PAPER_SETTINGS: dict[str, dict] = {
+    "bedi_cnn": {
+        "optimizer": "adagrad",
+        "epochs": 20,
+        "batch_size": 64,
+        "source": "Bedi, as stated in the paper",
+    },
+    "fer_kd": {
+        "optimizer": "adam",
+        "learning_rate": 5e-4,
+        "weight_decay": 1e-3,
+        "epochs": 15,
+        "source": "Barbagallo, as stated in the paper",
+    },
+}
+
+# ---------------------------------------------------------------------------
+# Small helpers
+# ---------------------------------------------------------------------------
+
+
+def _output_layer(x, num_classes):
+    """The common classifier: float32 softmax over ``num_classes``."""
+    return layers.Dense(num_classes, activation="softmax", dtype="float32", name="predictions")(x)
+
+
+def _check_input_shape(input_shape, argument="input_shape"):
+    """Return ``input_shape`` as a tuple ``(H, W, C)`` or raise a clear ValueError."""
+    shape = tuple(input_shape)
+    if len(shape) != 3 or not all(isinstance(size, (int, np.integer)) and size > 0 for size in shape):
+        raise ValueError(
+            f"{argument} must be (height, width, channels) with positive integers, "
+            f"got {input_shape!r}."
+        )
+    return tuple(int(size) for size in shape)
+
+
+def _check_num_classes(num_classes):
+    if not isinstance(num_classes, (int, np.integer)) or num_classes < 2:
+        raise ValueError(f"num_classes must be an integer >= 2, got {num_classes!r}.")
+    return int(num_classes)
+
+
+def _check_choice(argument, value, choices):
+    if value not in choices:
+        raise ValueError(f"{argument} must be one of {choices!r}, got {value!r}.")
+
+
+def count_parameters(model) -> dict[str, int]:
+    """Return ``{"total", "trainable", "non_trainable"}`` parameter counts of a Keras model.
+
+    ``non_trainable`` holds what Keras keeps but does not learn by gradient
+    descent: batch-norm moving means and variances, frozen layers, and the
+    statistics of a ``Normalization`` layer. Lesson 03_shallow_dropout_deep.
+    """
+    trainable = int(sum(np.prod(weight.shape) for weight in model.trainable_weights))
+    non_trainable = int(sum(np.prod(weight.shape) for weight in model.non_trainable_weights))
+    return {"total": trainable + non_trainable, "trainable": trainable, "non_trainable": non_trainable}
+
+
+# ---------------------------------------------------------------------------
+# Lesson 01: LeNet-5
+# ---------------------------------------------------------------------------
+
+
+def lenet5(input_shape=(48, 48, 1), num_classes=7, activation="tanh"):
+    """Return the classic LeNet-5 adapted to 48x48 faces (Keras model ``"lenet5"``).
+
+    LeCun's layout: conv 6 (5x5, valid) -> average pool 2 -> conv 16 (5x5, valid)
+    -> average pool 2 -> flatten -> dense 120 -> dense 84 -> dense ``num_classes``.
+    At 48x48x1 the maps are 44 -> 22 -> 18 -> 9, so the flatten has 9*9*16 = 1,296
+    features. Parameters (Keras, 48x48x1, 7 classes): 168,971 total, all trainable,
+    0 non-trainable. Assumptions: C3 is fully connected to S2 (the 1998 network
+    wired each C3 map to a subset of S2 maps), the sub-sampling layers are plain
+    average pools without trainable coefficients, and the output is a softmax
+    instead of RBF units. ``activation`` is ``"tanh"`` as in the original; try
+    ``"relu"`` to see why modern networks changed. Input: float images in [0, 1].
+    Lesson 01_convolution.
+    """
+    input_shape = _check_input_shape(input_shape)
+    num_classes = _check_num_classes(num_classes)
+    inputs = keras.Input(shape=input_shape, name="image")
+    x = layers.Conv2D(6, 5, activation=activation, name="c1")(inputs)
+    x = layers.AveragePooling2D(2, name="s2")(x)
+    x = layers.Conv2D(16, 5, activation=activation, name="c3")(x)
+    x = layers.AveragePooling2D(2, name="s4")(x)
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dense(120, activation=activation, name="c5")(x)
+    x = layers.Dense(84, activation=activation, name="f6")(x)
+    outputs = _output_layer(x, num_classes)
+    return keras.Model(inputs, outputs, name="lenet5")
+
+
+# ---------------------------------------------------------------------------
+# Lesson 03: Mondal's shallow, dropout and deep CNNs
+# ---------------------------------------------------------------------------
+
+
+def _mondal_small(input_shape, num_classes, dropout, name):
+    """Mondal's shallow network, with or without her dropout layers."""
+    input_shape = _check_input_shape(input_shape)
+    num_classes = _check_num_classes(num_classes)
+    inputs = keras.Input(shape=input_shape, name="image")
+    # Block 1 and 2: conv 32, conv 64, pool.
+    x = layers.Conv2D(32, 3, activation="relu", name="block1_conv")(inputs)
+    x = layers.Conv2D(64, 3, activation="relu", name="block2_conv")(x)
+    x = layers.MaxPooling2D(2, name="block2_pool")(x)
+    if dropout:
+        x = layers.Dropout(0.25, name="block2_dropout")(x)
+    # Blocks 3 and 4: conv 128, pool, conv 128, pool.
+    x = layers.Conv2D(128, 3, activation="relu", name="block3_conv")(x)
+    x = layers.MaxPooling2D(2, name="block3_pool")(x)
+    x = layers.Conv2D(128, 3, activation="relu", name="block4_conv")(x)
+    x = layers.MaxPooling2D(2, name="block4_pool")(x)
+    if dropout:
+        x = layers.Dropout(0.25, name="block4_dropout")(x)
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dense(1024, activation="relu", name="dense")(x)
+    if dropout:
+        x = layers.Dropout(0.5, name="dense_dropout")(x)
+    outputs = _output_layer(x, num_classes)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def mondal_shallow(input_shape=(48, 48, 1), num_classes=7):
+    """Return Mondal's shallow CNN (Keras model ``"mondal_shallow"``), her Figure 6.
+
+    conv 32 -> conv 64 -> max pool -> conv 128 -> max pool -> conv 128 -> max pool
+    -> flatten (4x4x128 = 2,048) -> dense 1024 -> dense ``num_classes``. All
+    convolutions are 3x3, ``valid`` padding, ReLU; pools are 2x2 (48 -> 46 -> 44
+    -> 22 -> 20 -> 10 -> 8 -> 4). Parameters (Keras, 48x48x1, 7 classes):
+    2,345,607 total = trainable, 0 non-trainable, matching the paper's 2,345,607.
+    Assumption: the 3x3 kernels and valid padding are the only choice that gives
+    her count and her 2,048-wide flatten. Input: float images in [0, 1].
+    Lesson 03_shallow_dropout_deep.
+    """
+    return _mondal_small(input_shape, num_classes, dropout=False, name="mondal_shallow")
+
+
+def mondal_dropout(input_shape=(48, 48, 1), num_classes=7):
+    """Return Mondal's shallow CNN with dropout (Keras model ``"mondal_dropout"``), her Figure 7.
+
+    :func:`mondal_shallow` plus dropout after the 2nd block (conv 64 + pool), the
+    4th block (last conv 128 + pool) and the dense 1024 layer. Dropout has no
+    parameters: 2,345,607 total = trainable, 0 non-trainable, as the paper states.
+    Assumption: the rates, 0.25 after the conv blocks and 0.5 after the dense
+    layer (the paper's figure fixes the positions; these are the customary
+    Keras rates). Input: float images in [0, 1]. Lesson 03_shallow_dropout_deep.
+    """
+    return _mondal_small(input_shape, num_classes, dropout=True, name="mondal_dropout")
+
+
+def mondal_deep(input_shape=(48, 48, 1), num_classes=7, dropout_rate=0.25):
+    """Return Mondal's deep CNN (Keras model ``"mondal_deep"``), her Figure 8.
+
+    Four blocks of conv -> batch norm -> ReLU (``same`` padding), each block ending
+    in a 2x2 max pool and dropout: two conv 64 (3x3), three conv 128 (5x5), four
+    conv 512 (3x3), four conv 512 (3x3); 48 -> 24 -> 12 -> 6 -> 3, flatten
+    3x3x512 = 4,608 -> dense 512 -> dense ``num_classes``.
+    Parameters (Keras, 48x48x1, 7 classes): 20,552,775 total, 20,543,559 trainable,
+    9,216 non-trainable (the moving mean and variance of the 4,608 batch-norm
+    channels), matching the paper's two figures. Assumptions: batch norm after the
+    convolution and before the ReLU (the order does not change the count), and
+    ``dropout_rate`` 0.25 for every block (the paper does not give the rate).
+    Input: float images in [0, 1]. Lesson 03_shallow_dropout_deep.
+    """
+    input_shape = _check_input_shape(input_shape)
+    num_classes = _check_num_classes(num_classes)
+    blocks = [(64, 3, 2), (128, 5, 3), (512, 3, 4), (512, 3, 4)]  # (filters, kernel, convs)
+    inputs = keras.Input(shape=input_shape, name="image")
+    x = inputs
+    for block, (filters, kernel_size, convs) in enumerate(blocks, start=1):
+        for conv in range(1, convs + 1):
+            prefix = f"block{block}_conv{conv}"
+            x = layers.Conv2D(filters, kernel_size, padding="same", name=prefix)(x)
+            x = layers.BatchNormalization(name=f"{prefix}_bn")(x)
+            x = layers.ReLU(name=f"{prefix}_relu")(x)
+        x = layers.MaxPooling2D(2, name=f"block{block}_pool")(x)
+        x = layers.Dropout(dropout_rate, name=f"block{block}_dropout")(x)
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dense(512, activation="relu", name="dense")(x)
+    outputs = _output_layer(x, num_classes)
+    return keras.Model(inputs, outputs, name="mondal_deep")
+
+
+# ---------------------------------------------------------------------------
+# Lesson 04: Bedi's compact CNN
+# ---------------------------------------------------------------------------
+
+
+def bedi_cnn(input_shape=(48, 48, 1), num_classes=7, dropout_rate=0.5):
+    """Return Bedi's compact three-convolution CNN (Keras model ``"bedi_cnn"``).
+
+    conv 32 -> max pool -> conv 64 -> max pool -> conv 128 -> max pool -> flatten
+    (4x4x128 = 2,048) -> dense 256 -> dropout -> dense ``num_classes``; 3x3
+    ``valid`` convolutions with ReLU and 2x2 pools (48 -> 46 -> 23 -> 21 -> 10 ->
+    8 -> 4). Parameters (Keras, 48x48x1, 7 classes): 619,015 total = trainable,
+    0 non-trainable, the paper's 619,015. Assumptions: 3x3 kernels with valid
+    padding (the only common choice that gives the count) and ``dropout_rate`` 0.5
+    (the paper names the dropout layer, not the rate). The paper trains it with
+    Adagrad: see ``PAPER_SETTINGS["bedi_cnn"]``. Input: float images in [0, 1].
+    Lesson 04_compact_cnn.
+    """
+    input_shape = _check_input_shape(input_shape)
+    num_classes = _check_num_classes(num_classes)
+    inputs = keras.Input(shape=input_shape, name="image")
+    x = inputs
+    for block, filters in enumerate((32, 64, 128), start=1):
+        x = layers.Conv2D(filters, 3, activation="relu", name=f"block{block}_conv")(x)
+        x = layers.MaxPooling2D(2, name=f"block{block}_pool")(x)
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dense(256, activation="relu", name="dense")(x)
+    x = layers.Dropout(dropout_rate, name="dropout")(x)
+    outputs = _output_layer(x, num_classes)
+    return keras.Model(inputs, outputs, name="bedi_cnn")
+
+
+# ---------------------------------------------------------------------------
+# Lesson 05: Barbagallo's FER_KD and its ablation
+# ---------------------------------------------------------------------------
+
+# (filters, max pool after it, dropout after it) for the five base convolutions.
+_FER_KD_CONVS = ((64, False, 0.0), (128, True, 0.0), (256, True, 0.25), (512, True, 0.25), (1024, False, 0.0))
+
+#: Barbagallo's Table 1 ablation rows -> :func:`fer_kd` keyword arguments, e.g.
+#: ``{row: fer_kd(**kwargs) for row, kwargs in FER_KD_ABLATION_VARIANTS.items()}``.
+FER_KD_ABLATION_VARIANTS: dict[str, dict] = {
+    "+1 FC +1 conv": {"extra_conv": True, "extra_fc": True},
+    "+1 conv": {"extra_conv": True},
+    "+1 FC": {"extra_fc": True},
+    "base": {},
+    "-1 conv": {"remove_convs": 1},
+    "-2 conv": {"remove_convs": 2},
+    "-3 conv": {"remove_convs": 3},
+    "-4 conv": {"remove_convs": 4},
+}
+
+
+def _fer_kd_name(extra_conv, extra_fc, remove_convs, head):
+    name = "fer_kd"
+    if extra_conv:
+        name += "_extra_conv"
+    if extra_fc:
+        name += "_extra_fc"
+    if remove_convs:
+        name += f"_minus{remove_convs}_conv"
+    if head != "flatten":
+        name += f"_{head}"
+    return name
+
+
+def fer_kd(
+    input_shape=(48, 48, 3),
+    num_classes=7,
+    extra_conv=False,
+    extra_fc=False,
+    remove_convs=0,
+    head="flatten",
+):
+    """Return Barbagallo's FER_KD network or one of its ablation variants.
+
+    The default reconstruction (Keras model ``"fer_kd"``), a PyTorch network
+    rewritten in Keras: five conv 3x3 (``same``) -> batch norm -> ReLU layers,
+    64, 128, max pool, 256, max pool, dropout 0.25, 512, max pool, dropout 0.25,
+    1024, then an adaptive max pool to 2x2 (``AdaptiveMaxPooling2D``, PyTorch's
+    ``AdaptiveMaxPool2d``), flatten 2x2x1024 = 4,096 -> FC 1024 -> batch norm ->
+    ReLU -> FC ``num_classes``.
+
+    Parameters (Keras, 48x48x3, 7 classes): 10,485,127 total, **10,479,111
+    trainable** (= the paper's 10,479,111: PyTorch counts batch norm's 2 learnable
+    parameters per channel, not its statistics) and 6,016 non-trainable (moving
+    mean and variance of the 3,008 batch-norm channels).
+
+    The detective work: the paper's text and its count disagree. Read literally
+    (global pooling before the classifier, a 1-channel 48x48 input), the network
+    has 7,332,231 parameters. Only a 3-channel input (+1,152), and a head that
+    flattens a 2x2x1024 map (4,096 features into FC 1024, +3,145,728) reproduce
+    10,479,111 exactly, so that is the default. ``head="global_pool"`` gives the
+    text's reading (global average pooling, 1,024 features; 7,333,383 trainable at
+    3 channels). FER2013 is grayscale: feed it with three identical channels
+    (``ferkit.pipeline`` can), or pass ``input_shape=(48, 48, 1)`` and accept the
+    1,152 fewer parameters.
+
+    Ablation options (Barbagallo's Table 1; :data:`FER_KD_ABLATION_VARIANTS` maps
+    each row to these arguments). The paper names the changes, not where they go,
+    so: ``extra_conv`` appends a sixth conv 1024 -> BN -> ReLU after the last one;
+    ``extra_fc`` inserts a second FC 1024 -> BN -> ReLU before the output;
+    ``remove_convs`` (0-4) drops that many convolutions from the end, each with the
+    pool and dropout that follow it, keeping the adaptive 2x2 pool (so "-4 conv"
+    is conv 64 -> pool to 2x2 -> 256 features). Batch norm uses PyTorch's defaults
+    (epsilon 1e-5, momentum 0.1, i.e. Keras ``momentum=0.9``).
+    The paper trains with Adam: see ``PAPER_SETTINGS["fer_kd"]``.
+    Input: float images in [0, 1]. Lesson 05_fer_kd.
+    """
+    input_shape = _check_input_shape(input_shape)
+    num_classes = _check_num_classes(num_classes)
+    _check_choice("head", head, ("flatten", "global_pool"))
+    if not isinstance(remove_convs, (int, np.integer)) or not 0 <= remove_convs <= 4:
+        raise ValueError(f"remove_convs must be an integer from 0 to 4, got {remove_convs!r}.")
+
+    def conv_bn_relu(x, filters, name):
+        x = layers.Conv2D(filters, 3, padding="same", name=name)(x)
+        x = layers.BatchNormalization(epsilon=1e-5, momentum=0.9, name=f"{name}_bn")(x)
+        return layers.ReLU(name=f"{name}_relu")(x)
+
+    convs = list(_FER_KD_CONVS[: len(_FER_KD_CONVS) - remove_convs])
+    if extra_conv:
+        convs.append((convs[-1][0], False, 0.0))
+    inputs = keras.Input(shape=input_shape, name="image")
+    x = inputs
+    for index, (filters, pool, dropout) in enumerate(convs, start=1):
+        x = conv_bn_relu(x, filters, f"conv{index}")
+        if pool:
+            x = layers.MaxPooling2D(2, name=f"conv{index}_pool")(x)
+        if dropout:
+            x = layers.Dropout(dropout, name=f"conv{index}_dropout")(x)
+    if head == "flatten":
+        x = layers.AdaptiveMaxPooling2D((2, 2), name="adaptive_max_pool")(x)
+        x = layers.Flatten(name="flatten")(x)
+    else:
+        x = layers.GlobalAveragePooling2D(name="global_pool")(x)
+    for index in range(1, 3 if extra_fc else 2):
+        x = layers.Dense(1024, name=f"fc{index}")(x)
+        x = layers.BatchNormalization(epsilon=1e-5, momentum=0.9, name=f"fc{index}_bn")(x)
+        x = layers.ReLU(name=f"fc{index}_relu")(x)
+    outputs = _output_layer(x, num_classes)
+    return keras.Model(inputs, outputs, name=_fer_kd_name(extra_conv, extra_fc, remove_convs, head))
+
+
+# ---------------------------------------------------------------------------
+# Lesson 07: transfer learning
+# ---------------------------------------------------------------------------
+
+
+class WeightsUnavailableError(RuntimeError):
+    """Pretrained weights were asked for but are neither in the Keras cache nor downloadable.
+
+    Its message says where Keras looks for the file and how to get it. Lesson
+    07_transfer_learning.
+    """
+
+
+#: The ImageNet weight files (no classifier top) that ``keras.applications``
+#: downloads, as ``{backbone: (file name, URL, md5)}``; Keras caches them in
+#: ``~/.keras/models/`` (or ``$KERAS_HOME/models/``). Taken from Keras 3.15.
+IMAGENET_WEIGHT_FILES: dict[str, tuple[str, str, str]] = {
+    "vgg16": (
+        "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
+        "https://storage.googleapis.com/tensorflow/keras-applications/vgg16/"
+        "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
+        "6d6bbae143d832006294945121d1f1fc",
+    ),
+    "vgg19": (
+        "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5",
+        "https://storage.googleapis.com/tensorflow/keras-applications/vgg19/"
+        "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5",
+        "253f8cb515780f3b799900260a226db6",
+    ),
+    "resnet50": (
+        "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5",
+        "https://storage.googleapis.com/tensorflow/keras-applications/resnet/"
+        "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5",
+        "4d473c1dd8becc155b73f8504c6f6626",
+    ),
+    "efficientnetb0": (
+        "efficientnetb0_notop.h5",
+        "https://storage.googleapis.com/keras-applications/efficientnetb0_notop.h5",
+        "50bc09e76180e00e4465e1a485ddc09d",
+    ),
+}
+
+
+def _keras_models_folder():
+    """Where ``keras.utils.get_file(..., cache_subdir="models")`` keeps files."""
+    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    return os.path.join(home, "models")
+
+
+def _ensure_imagenet_weights(backbone):
+    """Make sure the backbone's ImageNet file is in the Keras cache; return its path.
+
+    ``keras.utils.get_file`` returns the cached file when it is there (hash
+    checked) and downloads it otherwise. Any failure becomes a
+    :class:`WeightsUnavailableError` that says how to get the file: this module
+    never falls back to random weights.
+    """
+    file_name, url, md5 = IMAGENET_WEIGHT_FILES[backbone]
+    try:
+        return keras.utils.get_file(file_name, url, cache_subdir="models", file_hash=md5)
+    except Exception as error:  # URLError, HTTPError, OSError, Keras's own Exception...
+        expected = os.path.join(_keras_models_folder(), file_name)
+        raise WeightsUnavailableError(
+            f"weights='imagenet' needs the {backbone} ImageNet weights file {file_name!r}; "
+            f"it is not in the Keras cache ({expected}) and downloading it from {url} failed "
+            f"({type(error).__name__}: {error}). To get it: run the same builder once on a "
+            "machine with internet access (e.g. Google Colab), which saves it there, then copy "
+            f"the file to {expected} on this machine (or set KERAS_HOME to a folder whose "
+            "models/ subfolder holds it). Or pass weights=None to train the network from "
+            "scratch (random initialisation)."
+        ) from error
+
+
+@keras.saving.register_keras_serializable(package="ferkit")
+class ImageNetPreprocessing(layers.Layer):
+    """Turn [0, 1] RGB images into what an ImageNet backbone was trained on.
+
+    ``mode="caffe"`` (VGG16, VGG19, ResNet50 in ``keras.applications``): RGB -> BGR,
+    times 255, minus the ImageNet mean pixel (103.939, 116.779, 123.68), no
+    scaling; the same as their ``preprocess_input`` applied to [0, 255] images.
+    ``mode="torch"`` (torchvision models such as ResNet18): minus mean
+    (0.485, 0.456, 0.406), divided by std (0.229, 0.224, 0.225), on [0, 1] images.
+    A registered layer, not a ``Lambda``, so models holding it save and load with
+    ``safe_mode=True``. Lesson 07_transfer_learning.
+    """
+
+    CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
+    TORCH_MEAN_RGB = (0.485, 0.456, 0.406)
+    TORCH_STD_RGB = (0.229, 0.224, 0.225)
+
+    def __init__(self, mode="caffe", **kwargs):
+        super().__init__(**kwargs)
+        _check_choice("mode", mode, ("caffe", "torch"))
+        self.mode = mode
+
+    def build(self, input_shape):
+        if input_shape[-1] != 3:
+            raise ValueError(
+                f"ImageNetPreprocessing expects 3 channels (RGB) in the last axis, got shape {input_shape}."
+            )
+        self.built = True
+
+    def call(self, images):
+        if self.mode == "caffe":
+            mean = ops.convert_to_tensor(self.CAFFE_MEAN_BGR, dtype=images.dtype)
+            return ops.flip(images, axis=-1) * ops.cast(255.0, images.dtype) - mean
+        mean = ops.convert_to_tensor(self.TORCH_MEAN_RGB, dtype=images.dtype)
+        std = ops.convert_to_tensor(self.TORCH_STD_RGB, dtype=images.dtype)
+        return (images - mean) / std
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "mode": self.mode}
+
+
+def _rgb_input(input_shape):
+    """Return ``(inputs, x)``: the model input and its 3-channel version.
+
+    A 1-channel input is repeated three times with ``Concatenate`` (a built-in
+    layer, so the model stays serialisable with ``safe_mode=True``). The
+    alternative, folding the weights, sums the first convolution's kernel over
+    its 3 input channels so the network takes 1 channel directly: the same
+    outputs, a third of the first layer's input memory, but the backbone must be
+    rebuilt instead of reused.
+    """
+    input_shape = _check_input_shape(input_shape)
+    channels = input_shape[-1]
+    if channels not in (1, 3):
+        raise ValueError(
+            f"input_shape must end in 1 (grayscale) or 3 (RGB) channels, got {input_shape!r}."
+        )
+    inputs = keras.Input(shape=input_shape, name="image")
+    if channels == 1:
+        return inputs, layers.Concatenate(axis=-1, name="gray_to_rgb")([inputs, inputs, inputs])
+    return inputs, inputs
+
+
+def _check_weights(weights):
+    if weights not in (None, "imagenet"):
+        raise ValueError(
+            f"weights must be None (random initialisation) or 'imagenet', got {weights!r}. "
+            "To load your own weights, build with weights=None and call model.load_weights(path)."
+        )
+
+
+def _keras_backbone(application, backbone, rgb_shape, weights):
+    """Build ``keras.applications`` ``application`` without its top, on 3-channel ``rgb_shape``."""
+    _check_weights(weights)
+    if weights == "imagenet":
+        _ensure_imagenet_weights(backbone)  # raises with instructions when offline
+    return application(include_top=False, weights=weights, input_shape=rgb_shape)
+
+
+def _dense_head(x, units, num_classes):
+    for index, width in enumerate(units, start=1):
+        x = layers.Dense(width, activation="relu", name=f"head_dense{index}")(x)
+    return _output_layer(x, num_classes)
+
+
+def _pool(x, head):
+    _check_choice("head", head, ("global_pool", "flatten"))
+    if head == "global_pool":
+        return layers.GlobalAveragePooling2D(name="head_global_pool")(x)
+    return layers.Flatten(name="head_flatten")(x)
+
+
+def _transfer_model(inputs, backbone, head_outputs, freeze, name):
+    backbone.trainable = not freeze
+    return keras.Model(inputs, head_outputs, name=name)
+
+
+def vgg16(input_shape=(48, 48, 1), num_classes=7, weights="imagenet", freeze=False, head="global_pool"):
+    """Return VGG16 with Qutub & Atay's head (Keras model ``"vgg16"``).
+
+    ``keras.applications.VGG16`` without its top (a nested model, layer
+    ``"vgg16"``) -> global average pooling -> dense 4096 -> dense 4096 -> dense
+    ``num_classes``. Parameters (7 classes, any input size, 1 or 3 channels):
+    33,625,927 total = trainable (no batch norm), 0 non-trainable, Qutub & Atay's
+    33,625,927. With ``freeze=True`` only the head is trainable (18,911,239);
+    the backbone keeps its 14,714,688 as non-trainable. ``head="flatten"``
+    flattens the last map instead (model ``"vgg16_flatten"``; counts then depend
+    on the input size).
+
+    Input: float images in [0, 1], grayscale (repeated to 3 channels inside; see
+    the module docstring for weight folding) or RGB; the model applies VGG's own
+    preprocessing (:class:`ImageNetPreprocessing`,
+    ``"caffe"``). ``weights="imagenet"`` needs the Keras weight file: offline it
+    raises :class:`WeightsUnavailableError` saying how to get it; ``None`` starts
+    from random weights. Smallest input: 32x32. Lesson 07_transfer_learning.
+    """
+    input_shape, num_classes = _check_input_shape(input_shape), _check_num_classes(num_classes)
+    inputs, x = _rgb_input(input_shape)
+    backbone = _keras_backbone(keras.applications.VGG16, "vgg16", (*input_shape[:2], 3), weights)
+    x = ImageNetPreprocessing("caffe", name="imagenet_preprocessing")(x)
+    x = _pool(backbone(x), head)
+    outputs = _dense_head(x, (4096, 4096), num_classes)
+    name = "vgg16" if head == "global_pool" else f"vgg16_{head}"
+    return _transfer_model(inputs, backbone, outputs, freeze, name)
+
+
+def vgg19(input_shape=(64, 64, 1), num_classes=7, weights="imagenet", freeze=False, head="flatten"):
+    """Return VGG19 with Qutub & Atay's head (Keras model ``"vgg19"``).
+
+    ``keras.applications.VGG19`` without its top -> flatten -> dense 4096 ->
+    dense 4096 -> dense ``num_classes``. Qutub & Atay state 45,227,079
+    parameters; their text describes the same pooled head as for VGG16, which
+    gives only 38,935,623. Their figure is matched exactly by *flattening* the
+    2x2x512 map that VGG19 makes from a **64x64** input (2,048 features), so that
+    is the default: 45,227,079 total = trainable, 0 non-trainable (7 classes,
+    64x64, 1 or 3 channels). ``head="global_pool"`` (model ``"vgg19_global_pool"``)
+    is the text's reading: 38,935,623 at any input size. With ``freeze=True`` only
+    the head is trainable (the backbone's 20,024,384 become non-trainable). At
+    48x48 the flatten head sees 1x1x512 and counts 38,935,623 too.
+
+    Input: float images in [0, 1], grayscale or RGB, VGG preprocessing inside the
+    model, as :func:`vgg16`; ``weights="imagenet"`` offline raises
+    :class:`WeightsUnavailableError`. Lesson 07_transfer_learning.
+    """
+    input_shape, num_classes = _check_input_shape(input_shape), _check_num_classes(num_classes)
+    inputs, x = _rgb_input(input_shape)
+    backbone = _keras_backbone(keras.applications.VGG19, "vgg19", (*input_shape[:2], 3), weights)
+    x = ImageNetPreprocessing("caffe", name="imagenet_preprocessing")(x)
+    x = _pool(backbone(x), head)
+    outputs = _dense_head(x, (4096, 4096), num_classes)
+    name = "vgg19" if head == "flatten" else f"vgg19_{head}"
+    return _transfer_model(inputs, backbone, outputs, freeze, name)
+
+
+def resnet50(input_shape=(100, 100, 3), num_classes=7, weights="imagenet", freeze=False):
+    """Return ResNet50 for RAF-DB as Matijasevic uses it (Keras model ``"resnet50"``).
+
+    ``keras.applications.ResNet50`` without its top -> global average pooling ->
+    dense ``num_classes``. Parameters (7 classes, any input size): 23,602,055
+    total, 23,548,935 trainable, 53,120 non-trainable (batch-norm statistics).
+    With ``freeze=True`` only the 14,343 head parameters are trainable; frozen
+    batch-norm layers then also run in inference mode (Keras 3 behaviour), as
+    feature extraction needs. Assumption: the head is the standard one (global
+    average pooling and one softmax layer); the course states no other.
+    Default input: RAF-DB's 100x100x3; grayscale input is repeated to 3 channels.
+
+    Input: float images in [0, 1]; ResNet50's ``"caffe"`` preprocessing happens
+    inside the model. ``weights="imagenet"`` offline raises
+    :class:`WeightsUnavailableError`. Smallest input: 32x32.
+    Lesson 07_transfer_learning.
+    """
+    input_shape, num_classes = _check_input_shape(input_shape), _check_num_classes(num_classes)
+    inputs, x = _rgb_input(input_shape)
+    backbone = _keras_backbone(keras.applications.ResNet50, "resnet50", (*input_shape[:2], 3), weights)
+    x = ImageNetPreprocessing("caffe", name="imagenet_preprocessing")(x)
+    x = layers.GlobalAveragePooling2D(name="head_global_pool")(backbone(x))
+    outputs = _output_layer(x, num_classes)
+    return _transfer_model(inputs, backbone, outputs, freeze, "resnet50")
+
+
+def efficientnet_b0(input_shape=(96, 96, 1), num_classes=7, weights="imagenet", freeze=False, dropout_rate=0.2):
+    """Return EfficientNet-B0 with a new classifier (Keras model ``"efficientnet_b0"``).
+
+    ``keras.applications.EfficientNetB0`` without its top -> global average
+    pooling -> dropout -> dense ``num_classes`` (the layout of Keras's own top,
+    dropout 0.2). Parameters (7 classes, any input size): 4,058,538 total,
+    **4,016,515 trainable**, 42,023 non-trainable (42,016 batch-norm statistics and
+    7 in the built-in ``Normalization`` layer). With ``freeze=True`` only the
+    8,967 head parameters are trainable.
+
+    Input: float images in [0, 1], grayscale or RGB. Keras's EfficientNet already
+    contains its preprocessing for [0, 255] images (rescale and normalise), so
+    the model multiplies by 255 first (a ``Rescaling`` layer). ``weights="imagenet"``
+    offline raises :class:`WeightsUnavailableError`. Smallest input: 32x32.
+    Lesson 07_transfer_learning.
+    """
+    input_shape, num_classes = _check_input_shape(input_shape), _check_num_classes(num_classes)
+    inputs, x = _rgb_input(input_shape)
+    backbone = _keras_backbone(
+        keras.applications.EfficientNetB0, "efficientnetb0", (*input_shape[:2], 3), weights
+    )
+    x = layers.Rescaling(255.0, name="to_0_255")(x)
+    x = layers.GlobalAveragePooling2D(name="head_global_pool")(backbone(x))
+    x = layers.Dropout(dropout_rate, name="head_dropout")(x)
+    outputs = _output_layer(x, num_classes)
+    return _transfer_model(inputs, backbone, outputs, freeze, "efficientnet_b0")
+
+
+# ResNet18 in torchvision's layout ---------------------------------------------
+
+
+def _torch_batch_norm(name):
+    """Batch norm with PyTorch's defaults (epsilon 1e-5, momentum 0.1 = Keras 0.9)."""
+    return layers.BatchNormalization(epsilon=1e-5, momentum=0.9, name=name)
+
+
+def _torch_conv(x, filters, kernel_size, stride, name):
+    """A bias-free convolution padded as PyTorch pads it (``kernel_size // 2`` each side).
+
+    Keras's ``padding="same"`` pads stride-2 convolutions asymmetrically, which
+    would shift every map by half a pixel against torchvision's; explicit
+    zero padding keeps the two layouts numerically interchangeable.
+    """
+    padding = kernel_size // 2
+    if padding:
+        x = layers.ZeroPadding2D(padding, name=f"{name}_pad")(x)
+    return layers.Conv2D(filters, kernel_size, strides=stride, use_bias=False, name=name)(x)
+
+
+def _basic_block(x, filters, stride, name):
+    """torchvision's ``BasicBlock``: two 3x3 convs with a (projected) identity shortcut."""
+    shortcut = x
+    y = _torch_conv(x, filters, 3, stride, f"{name}_conv1")
+    y = layers.ReLU(name=f"{name}_relu1")(_torch_batch_norm(f"{name}_bn1")(y))
+    y = _torch_conv(y, filters, 3, 1, f"{name}_conv2")
+    y = _torch_batch_norm(f"{name}_bn2")(y)
+    if stride != 1 or x.shape[-1] != filters:
+        shortcut = _torch_conv(x, filters, 1, stride, f"{name}_downsample_0")
+        shortcut = _torch_batch_norm(f"{name}_downsample_1")(shortcut)
+    y = layers.Add(name=f"{name}_add")([y, shortcut])
+    return layers.ReLU(name=f"{name}_relu2")(y)
+
+
+def _resnet18_backbone(rgb_shape):
+    """torchvision's ResNet18 without ``fc``, as a Keras model ``"resnet18_backbone"``."""
+    inputs = keras.Input(shape=rgb_shape, name="rgb")
+    x = _torch_conv(inputs, 64, 7, 2, "conv1")
+    x = layers.ReLU(name="relu")(_torch_batch_norm("bn1")(x))
+    # Zero padding is safe before this max pool: its inputs are >= 0 after the ReLU.
+    x = layers.ZeroPadding2D(1, name="maxpool_pad")(x)
+    x = layers.MaxPooling2D(3, strides=2, name="maxpool")(x)
+    for stage, filters in enumerate((64, 128, 256, 512), start=1):
+        for block in range(2):
+            stride = 2 if stage > 1 and block == 0 else 1
+            x = _basic_block(x, filters, stride, f"layer{stage}_{block}")
+    x = layers.GlobalAveragePooling2D(name="avgpool")(x)
+    return keras.Model(inputs, x, name="resnet18_backbone")
+
+
+def resnet18(input_shape=(96, 96, 1), num_classes=7, weights=None, freeze=False):
+    """Return ResNet18 in torchvision's layout (Keras model ``"resnet18"``).
+
+    Keras has no ResNet18, so it is written here exactly as torchvision builds it:
+    conv 7x7/2 64 (no bias) -> BN -> ReLU -> max pool 3x3/2 -> four stages of two
+    ``BasicBlock``s (64, 128, 256, 512 filters; the first block of stages 2-4
+    halves the map and projects its shortcut with a 1x1 conv + BN) -> global
+    average pool -> FC ``num_classes``. Layer names follow torchvision's
+    (``layer2_0_downsample_0`` for ``layer2.0.downsample.0``), padding is
+    symmetric as in PyTorch and batch norm uses PyTorch's epsilon and momentum,
+    so torchvision weights could be copied in layer by layer.
+    Parameters (7 classes, any input size): 11,189,703 total, **11,180,103
+    trainable** (torchvision's count with a 7-way FC), 9,600 non-trainable
+    (batch-norm statistics of 4,800 channels). ``freeze=True`` leaves only the FC
+    (3,591) trainable.
+
+    Input: float images in [0, 1], grayscale (repeated to 3 channels) or RGB,
+    normalised inside the model with torchvision's ImageNet mean and std
+    (:class:`ImageNetPreprocessing`, ``"torch"``). ``weights`` must be ``None``:
+    Keras ships no ImageNet ResNet18 (torchvision does), so ``"imagenet"`` raises
+    a ValueError. Lesson 07_transfer_learning.
+    """
+    if weights == "imagenet":
+        raise ValueError(
+            "resnet18(weights='imagenet'): Keras has no ImageNet weights for ResNet18; "
+            "torchvision holds them (torchvision.models.resnet18(weights='IMAGENET1K_V1')). "
+            "Use weights=None to train from scratch, or resnet50(weights='imagenet') / "
+            "efficientnet_b0(weights='imagenet') for a pretrained Keras backbone."
+        )
+    _check_weights(weights)
+    input_shape, num_classes = _check_input_shape(input_shape), _check_num_classes(num_classes)
+    inputs, x = _rgb_input(input_shape)
+    backbone = _resnet18_backbone((*input_shape[:2], 3))
+    x = ImageNetPreprocessing("torch", name="imagenet_preprocessing")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", dtype="float32", name="fc")(backbone(x))
+    return _transfer_model(inputs, backbone, outputs, freeze, "resnet18")
+
+
+# ---------------------------------------------------------------------------
+# Registry and the comparison table
+# ---------------------------------------------------------------------------
+
+#: Every builder by its model's name, e.g. ``BUILDERS["bedi_cnn"]()``.
+BUILDERS = {
+    "lenet5": lenet5,
+    "mondal_shallow": mondal_shallow,
+    "mondal_dropout": mondal_dropout,
+    "mondal_deep": mondal_deep,
+    "bedi_cnn": bedi_cnn,
+    "fer_kd": fer_kd,
+    "vgg16": vgg16,
+    "vgg19": vgg19,
+    "resnet50": resnet50,
+    "resnet18": resnet18,
+    "efficientnet_b0": efficientnet_b0,
+}
+
+
+def summary_table(models) -> pd.DataFrame:
+    """Return our parameter counts beside the papers' as a DataFrame, one row per model.
+
+    ``models`` is a list of Keras models, or a dict ``{label: model}`` (the label
+    then fills the ``name`` column). Columns: ``name``, ``total``, ``trainable``,
+    ``non_trainable`` (Keras's counts, see :func:`count_parameters`), ``paper``
+    (the figure in :data:`PAPER_PARAMETER_COUNTS` for the model's ``name``, or
+    None), ``paper_source``, ``paper_counts`` (which of our columns the paper's
+    figure counts: ``"total"`` for Keras papers, ``"trainable"`` for PyTorch ones)
+    and ``matches`` (True/False, None where the paper gives no figure).
+    Lessons 03_shallow_dropout_deep and 07_transfer_learning.
+    """
+    items = models.items() if isinstance(models, dict) else ((model.name, model) for model in models)
+    rows = []
+    for label, model in items:
+        counts = count_parameters(model)
+        paper, source = PAPER_PARAMETER_COUNTS.get(model.name, (None, None))
+        kind = PAPER_PARAMETER_KIND.get(model.name) if paper is not None else None
+        rows.append(
+            {
+                "name": label,
+                **counts,
+                "paper": paper,
+                "paper_source": source,
+                "paper_counts": kind,
+                "matches": None if paper is None else counts[kind] == paper,
+            }
+        )
+    columns = ["name", "total", "trainable", "non_trainable", "paper", "paper_source", "paper_counts", "matches"]
+    table = pd.DataFrame(rows, columns=columns)
+    table["paper"] = table["paper"].astype("Int64")
+    return table
