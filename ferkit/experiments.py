@@ -66,6 +66,7 @@ class Experiment:
     augment: str | None = None
     builder_arguments: dict = field(default_factory=dict)
     early_stopping_patience: int | None = None
+    cosine_schedule: bool = False
 
 
 _OURS = "ours (the paper does not state it)"
@@ -118,7 +119,26 @@ def experiments():
                             f"scratch here (weights=None, offline), Adam lr 1e-4, up to 30 epochs with "
                             f"early stopping: {_OURS}",
         )
+    table["reference"] = Experiment(
+        name="reference", builder="reference_cnn", input_shape=(48, 48, 1), epochs=30, batch_size=64,
+        optimizer="adamw", learning_rate=2e-3, weight_decay=1e-4, augment="reference_augment",
+        cosine_schedule=True,
+        settings_source="ours: the course's reference model (not a paper's); AdamW with a cosine "
+                        "learning-rate decay, flip/shift/rotation/zoom augmentation",
+    )
     return table
+
+
+def _optimizer(experiment, epochs, steps_per_epoch):
+    """The optimiser name, or an optimiser object when the experiment decays its learning rate."""
+    import keras
+
+    if not experiment.cosine_schedule:
+        return experiment.optimizer
+    schedule = keras.optimizers.schedules.CosineDecay(experiment.learning_rate, epochs * steps_per_epoch)
+    if experiment.optimizer != "adamw":
+        raise ValueError(f"cosine_schedule is wired for AdamW only, found {experiment.optimizer!r}.")
+    return keras.optimizers.AdamW(learning_rate=schedule, weight_decay=experiment.weight_decay or 0.0)
 
 
 def split_for_protocol(dataset, protocol, data_path=None, seed=0, max_train_images=None):
@@ -189,9 +209,11 @@ def run(name, dataset="sample", data_path=None, protocol=None, epochs=None, batc
     augmentation = getattr(augment_module, experiment.augment)(seed=seed) if experiment.augment else None
     train_dataset, selection_dataset = _datasets(parts, experiment, batch_size, augmentation, seed)
 
+    steps_per_epoch = -(-len(parts["train"][1]) // batch_size)
     started = time.perf_counter()
     history, best_path = train.fit(
-        model, train_dataset, selection_dataset, epochs=epochs, optimizer=experiment.optimizer,
+        model, train_dataset, selection_dataset, epochs=epochs,
+        optimizer=_optimizer(experiment, epochs, steps_per_epoch),
         learning_rate=experiment.learning_rate, weight_decay=experiment.weight_decay,
         early_stopping_patience=experiment.early_stopping_patience, seed=seed, verbose=verbose,
     )
@@ -225,6 +247,7 @@ def run(name, dataset="sample", data_path=None, protocol=None, epochs=None, batc
             "learning_rate": experiment.learning_rate, "weight_decay": experiment.weight_decay,
             "batch_size": batch_size, "augment": experiment.augment, "seed": seed,
             "early_stopping_patience": experiment.early_stopping_patience,
+            "cosine_schedule": experiment.cosine_schedule,
             "source": experiment.settings_source,
         },
         "parameters": int(model.count_params()),

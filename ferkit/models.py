@@ -45,6 +45,7 @@ from keras import layers, ops
 
 __all__ = [
     "BUILDERS",
+    "reference_cnn",
     "FER_KD_ABLATION_VARIANTS",
     "IMAGENET_WEIGHT_FILES",
     "PAPER_PARAMETER_COUNTS",
@@ -805,6 +806,41 @@ def resnet18(input_shape=(96, 96, 1), num_classes=7, weights=None, freeze=False)
 # Registry and the comparison table
 # ---------------------------------------------------------------------------
 
+# ---------------------------------------------------------------------------
+# The course's reference model (ours, not a paper's)
+# ---------------------------------------------------------------------------
+
+
+def reference_cnn(input_shape=(48, 48, 1), num_classes=7, widths=(32, 64, 128, 256), dropout_rate=0.4):
+    """The course's reference FER2013 model: a compact VGG-style CNN with batch norm.
+
+    Not a paper's network: the model shipped by :mod:`ferkit.pretrained` and
+    trained by the ``reference`` experiment of :mod:`ferkit.experiments`. Four
+    blocks of 3x3 conv -> batch norm -> ReLU (one conv in the first block, two in
+    the others; ``widths`` channels) each followed by 2x2 max pooling, then
+    flatten, dropout, dense 256 -> batch norm -> ReLU, dropout and the softmax.
+    Convolutions feeding batch norm carry no bias. Input: float images in [0, 1].
+    Lesson 09_deployment.
+    """
+    input_shape = _check_input_shape(input_shape)
+    num_classes = _check_num_classes(num_classes)
+    inputs = keras.Input(input_shape, name="image")
+    x = inputs
+    for block, width in enumerate(widths, start=1):
+        for repeat in range(1 if block == 1 else 2):
+            x = layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"block{block}_conv{repeat + 1}")(x)
+            x = layers.BatchNormalization(name=f"block{block}_bn{repeat + 1}")(x)
+            x = layers.Activation("relu", name=f"block{block}_relu{repeat + 1}")(x)
+        x = layers.MaxPooling2D(name=f"block{block}_pool")(x)
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dropout(dropout_rate, name="dropout1")(x)
+    x = layers.Dense(256, use_bias=False, name="dense")(x)
+    x = layers.BatchNormalization(name="dense_bn")(x)
+    x = layers.Activation("relu", name="dense_relu")(x)
+    x = layers.Dropout(dropout_rate, name="dropout2")(x)
+    return keras.Model(inputs, _output_layer(x, num_classes), name="reference_cnn")
+
+
 #: Every builder by its model's name, e.g. ``BUILDERS["bedi_cnn"]()``.
 BUILDERS = {
     "lenet5": lenet5,
@@ -818,6 +854,7 @@ BUILDERS = {
     "resnet50": resnet50,
     "resnet18": resnet18,
     "efficientnet_b0": efficientnet_b0,
+    "reference_cnn": reference_cnn,
 }
 
 

@@ -295,3 +295,11 @@ def test_small_models_take_one_training_step_on_the_sample(name, sample_batch):
     assert np.isfinite(loss)
     changed = [not np.array_equal(old, new) for old, new in zip(before, model.get_weights())]
     assert any(changed)
+
+
+def test_reference_cnn_counts_and_output():
+    model = models.reference_cnn()
+    assert models.count_parameters(model) == {"total": 1_757_863, "trainable": 1_755_495, "non_trainable": 2_368}
+    probabilities = model(np.random.default_rng(0).random((2, 48, 48, 1), dtype=np.float32), training=False)
+    np.testing.assert_allclose(np.asarray(probabilities).sum(axis=1), 1.0, rtol=1e-5)
+    assert models.BUILDERS["reference_cnn"] is models.reference_cnn
