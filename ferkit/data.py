@@ -569,6 +569,26 @@ def find_blank_images(images, threshold=2.0):
     return np.flatnonzero(deviations < threshold)
 
 
+def stratified_subset(images, labels, count, seed=0):
+    """Return ``count`` images and labels drawn at random with each class's share kept.
+
+    Real datasets are often stored sorted by class, so ``images[:count]`` may hold one
+    class only; this draws a seeded, stratified subset instead (scikit-learn's
+    ``train_test_split``). Returns all of them, unchanged, when ``count >= len(labels)``.
+    Lesson 02_fer2013.
+    """
+    from sklearn.model_selection import train_test_split
+
+    labels = np.asarray(labels)
+    if not isinstance(count, (int, np.integer)) or count < len(np.unique(labels)):
+        raise ValueError(f"count: expected an int of at least the number of classes, found {count!r}.")
+    if count >= len(labels):
+        return images, labels
+    chosen, _ = train_test_split(np.arange(len(labels)), train_size=int(count), stratify=labels, random_state=seed)
+    chosen = np.sort(chosen)
+    return images[chosen], labels[chosen]
+
+
 def class_counts(labels):
     """Return a pandas Series of image counts per class, indexed by :data:`EMOTIONS`. Lesson 02_fer2013."""
     import pandas as pd

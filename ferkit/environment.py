@@ -10,6 +10,10 @@ from __future__ import annotations
 import os
 import platform
 
+# Keep TensorFlow's C++ start-up chatter (CUDA probing on a CPU machine) out of the lessons;
+# set TF_CPP_MIN_LOG_LEVEL=0 before importing ferkit to see it.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
 DATA_SOURCES = ("sample", "fer2013")
 
 

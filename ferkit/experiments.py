@@ -159,7 +159,7 @@ def split_for_protocol(dataset, protocol, data_path=None, seed=0, max_train_imag
 
     train_images, train_labels = load("train")
     if max_train_images is not None:
-        train_images, train_labels = train_images[:max_train_images], train_labels[:max_train_images]
+        train_images, train_labels = data.stratified_subset(train_images, train_labels, max_train_images, seed)
     if protocol == "carveout":
         indices = np.arange(len(train_labels))
         fit_indices, selection_indices = train_test_split(
@@ -188,7 +188,8 @@ def run(name, dataset="sample", data_path=None, protocol=None, epochs=None, batc
 
     ``protocol`` defaults to ``carveout`` for FER2013 and ``canonical`` for the
     sample. ``epochs``/``batch_size`` override the experiment's (the record keeps
-    both). ``max_train_images`` trims the training split for quick checks.
+    both). ``max_train_images`` trims the training split to a seeded, stratified subset for
+    quick checks.
     """
     import keras
 

@@ -364,3 +364,17 @@ def test_real_fer2013_counts(fer2013_real):
         assert images.shape == (total, 48, 48, 1) and images.dtype == np.uint8
         counts = data.class_counts(labels)
         assert counts.to_dict() == {name: REAL_COUNTS[name][column] for name in EMOTIONS}
+
+
+def test_stratified_subset_keeps_class_shares_even_when_sorted():
+    labels = np.repeat(np.arange(7), [400, 40, 400, 700, 480, 320, 500])  # sorted by class, like a folder
+    images = np.arange(len(labels))[:, None, None, None].astype(np.uint8)
+    subset_images, subset_labels = data.stratified_subset(images, labels, 284, seed=1)
+    assert len(subset_labels) == 284 and set(subset_labels) == set(range(7))
+    shares = np.bincount(subset_labels, minlength=7) / 284
+    assert np.abs(shares - np.bincount(labels) / len(labels)).max() < 0.01
+    again = data.stratified_subset(images, labels, 284, seed=1)[1]
+    np.testing.assert_array_equal(subset_labels, again)
+    assert data.stratified_subset(images, labels, 10_000)[1] is labels
+    with pytest.raises(ValueError, match="count"):
+        data.stratified_subset(images, labels, 3)
