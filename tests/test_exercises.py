@@ -1,0 +1,531 @@
+"""nbgrader exercises: solutions/ is the source, exercises/ the release, graded on a CPU.
+
+Everything runs in temporary copies of the course (``nbgrader_config.py`` and
+``solutions/``), so no gradebook, ``submitted/`` or ``autograded/`` folder is
+left in the repository. nbgrader runs as ``sys.executable -m nbgrader``, so its
+``python3`` kernel is this interpreter, with ferkit importable. One module
+fixture generates the release once and starts three grading jobs in the
+background, each in its own copy of the course: every assignment's solution and
+untouched release are graded as two students (the assignments split over two
+jobs), and the cheapest assignment also gets the adversarial students, with a
+short cell timeout, then feedback and the CSV export. Meanwhile the Validator
+tests execute the source notebooks in this process, so the two CPU cores of CI
+stay busy and the file runs in about three minutes.
+
+Regenerate the committed release after editing a source notebook with
+``.venv/bin/python tests/test_exercises.py`` (see book/instructor_guide.md).
+"""
+
+import copy
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import warnings
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ASSIGNMENTS = sorted(
+    folder.name for folder in (ROOT / "solutions").iterdir() if (folder / f"{folder.name}.ipynb").is_file()
+)
+COURSE_ID = "ferkit"
+# The adversarial submissions go to the cheapest assignment (NumPy and scikit-learn only).
+ADVERSARIAL = "a5_metrics_by_hand"
+# Seconds per cell in the adversarial course: what the endless loop costs. The
+# repository's nbgrader_config.py keeps its own, longer limit.
+LOOP_TIMEOUT = 20
+SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
+HIDDEN_MARKERS = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
+MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
+
+pytestmark = pytest.mark.slow
+
+
+# ---------------------------------------------------------------------------
+# Running nbgrader in a copy of the course (also used to regenerate exercises/)
+# ---------------------------------------------------------------------------
+
+def nbgrader_environment():
+    """The environment for nbgrader: this interpreter's bin folder first on PATH.
+
+    nbgrader 0.9 runs the ``alembic`` command when it creates a gradebook; outside
+    an activated virtual environment it is not found, and the first assignment
+    fails. TF_CPP_MIN_LOG_LEVEL is removed, as on a grading server: the notebooks
+    quiet TensorFlow themselves.
+    """
+    environment = os.environ.copy()
+    environment["PATH"] = str(Path(sys.executable).parent) + os.pathsep + environment.get("PATH", "")
+    environment.pop("TF_CPP_MIN_LOG_LEVEL", None)
+    return environment
+
+
+def nbgrader_command(*arguments):
+    return [sys.executable, "-m", "nbgrader", *arguments]
+
+
+def copy_course(destination):
+    """Copy the course's nbgrader_config.py and solutions/ to ``destination``; return it."""
+    destination = Path(destination)
+    destination.mkdir(parents=True)
+    shutil.copy(ROOT / "nbgrader_config.py", destination)
+    shutil.copytree(ROOT / "solutions", destination / "solutions",
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    return destination
+
+
+def generate_release(course):
+    """Run ``nbgrader generate_assignment`` for every assignment in ``course``; return its exercises/."""
+    result = subprocess.run(nbgrader_command("generate_assignment", "*", "--force"), cwd=course,
+                            env=nbgrader_environment(), capture_output=True, text=True)
+    if result.returncode != 0 or "ERROR" in result.stderr:
+        raise RuntimeError(f"nbgrader generate_assignment failed:\n{result.stderr[-5000:]}")
+    return Path(course) / "exercises"
+
+
+def regenerate_exercises():
+    """Rewrite exercises/ with what nbgrader generates from solutions/ now (no gradebook is left behind)."""
+    with tempfile.TemporaryDirectory() as temporary:
+        release = generate_release(copy_course(Path(temporary) / "course"))
+        target = ROOT / "exercises"
+        for stale in target.iterdir() if target.exists() else []:
+            if stale.is_dir() and stale.name not in ASSIGNMENTS:
+                shutil.rmtree(stale)
+        for name in ASSIGNMENTS:
+            shutil.rmtree(target / name, ignore_errors=True)
+            shutil.copytree(release / name, target / name)
+            print("regenerated", target / name)
+
+
+# ---------------------------------------------------------------------------
+# Notebooks: cells by role, and the submissions of the adversarial students
+# ---------------------------------------------------------------------------
+
+def read(path):
+    return nbformat.read(path, as_version=4)
+
+
+def nbgrader_meta(cell):
+    return cell.metadata.get("nbgrader", {})
+
+
+def cell_by_id(notebook, grade_id):
+    matches = [cell for cell in notebook.cells if nbgrader_meta(cell).get("grade_id") == grade_id]
+    assert len(matches) == 1, f"expected one cell {grade_id!r}, found {len(matches)}"
+    return matches[0]
+
+
+def graded_test_cell_ids(notebook):
+    return [nbgrader_meta(cell)["grade_id"] for cell in notebook.cells
+            if nbgrader_meta(cell).get("grade") and cell.cell_type == "code"]
+
+
+def without_solution_markers(source):
+    """A source answer as a good student writes it: the solution without nbgrader's delimiters."""
+    return "\n".join(line for line in source.splitlines() if line.strip() not in SOLUTION_MARKERS)
+
+
+def filled_in(release, source):
+    """The released notebook with every answer cell (code and written) answered as in the source."""
+    answers = {nbgrader_meta(cell)["grade_id"]: cell.source for cell in source.cells
+               if nbgrader_meta(cell).get("solution")}
+    notebook = copy.deepcopy(release)
+    for cell in notebook.cells:
+        if nbgrader_meta(cell).get("solution"):
+            cell.source = without_solution_markers(answers[nbgrader_meta(cell)["grade_id"]])
+    return notebook
+
+
+# The literal matrix of the visible test: passes it, and nothing else.
+HARD_CODED_CONFUSION_MATRIX = '''
+def confusion_matrix_by_hand(y_true, y_pred, num_classes=7):
+    return np.array([[1, 0, 0, 0, 1, 0, 0],
+                     [1, 0, 0, 0, 0, 0, 0],
+                     [0, 0, 1, 0, 1, 0, 0],
+                     [0, 0, 0, 5, 1, 0, 0],
+                     [0, 0, 1, 0, 1, 0, 1],
+                     [0, 0, 1, 0, 0, 1, 0],
+                     [0, 0, 0, 1, 1, 0, 2]])
+'''
+
+
+def adversarial_submissions(release, source):
+    """``{student: (notebook, {test cell: expected automatic score as a share of its points})}``."""
+    good = filled_in(release, source)
+    all_marks = {grade_id: 1.0 for grade_id in graded_test_cell_ids(source)}
+    submissions = {}
+
+    looping = copy.deepcopy(good)
+    answer = cell_by_id(looping, "confusion_matrix")
+    answer.source = "while True:  # a student's endless loop\n    pass\n" + answer.source
+    submissions["infinite_loop"] = (looping, {**all_marks, "confusion_matrix_tests": 0.0})
+
+    raising = copy.deepcopy(good)
+    raising.cells.insert(0, nbformat.v4.new_code_cell('raise RuntimeError("a student broke the first cell")'))
+    submissions["exception_at_top"] = (raising, all_marks)
+
+    deleted = copy.deepcopy(good)
+    deleted.cells = [cell for cell in deleted.cells if nbgrader_meta(cell).get("grade_id") != "precision_recall_f1_tests"]
+    submissions["deleted_test_cell"] = (deleted, all_marks)
+
+    edited = copy.deepcopy(good)
+    cell_by_id(edited, "confusion_matrix").source = (
+        "def confusion_matrix_by_hand(y_true, y_pred, num_classes=7):\n"
+        "    return np.zeros((num_classes, num_classes), dtype=np.int64)\n"
+    )
+    cell_by_id(edited, "confusion_matrix_tests").source = 'print("All tests passed!")'
+    submissions["edited_test_cell"] = (edited, {**all_marks, "confusion_matrix_tests": 0.0})
+
+    hard_coded = copy.deepcopy(good)
+    cell_by_id(hard_coded, "confusion_matrix").source = HARD_CODED_CONFUSION_MATRIX.strip()
+    submissions["hard_coded"] = (hard_coded, {**all_marks, "confusion_matrix_tests": 0.0})
+    return submissions
+
+
+def submit(course, student, assignment, notebook):
+    folder = Path(course) / "submitted" / student / assignment
+    folder.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, folder / f"{assignment}.ipynb")
+
+
+# ---------------------------------------------------------------------------
+# The module fixture: generate once, grade in the background
+# ---------------------------------------------------------------------------
+
+class GradingJob:
+    """nbgrader commands run one after the other in a course, in a background thread."""
+
+    def __init__(self, course, commands):
+        self.course, self.commands = Path(course), commands
+        self.log_path = self.course / "grading.log"
+        self.process, self.failed, self.stopped = None, None, False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        with open(self.log_path, "w") as log:
+            for command in self.commands:
+                if self.stopped:
+                    return
+                log.write(f"$ {' '.join(command[2:])}\n")
+                log.flush()
+                self.process = subprocess.Popen(command, cwd=self.course, env=nbgrader_environment(),
+                                                stdout=log, stderr=subprocess.STDOUT)
+                if self.process.wait() != 0:
+                    self.failed = " ".join(command[2:])
+                    return
+
+    def check(self):
+        self.thread.join(timeout=900)
+        assert not self.thread.is_alive(), f"grading in {self.course} ran for 15 minutes"
+        assert self.failed is None, f"`{self.failed}` failed in {self.course}:\n{self.log_path.read_text()[-6000:]}"
+
+    def stop(self):
+        self.stopped = True
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()  # nbgrader shuts its kernel down; kill it if it does not
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        self.thread.join(timeout=60)
+
+
+class Course:
+    """A temporary course: its release, and the autograde runs started in the background.
+
+    After ``generate_assignment`` the course is copied, with its gradebook, into
+    three grading copies that autograde at the same time: the other assignments
+    split in two halves (students ``solution`` and ``untouched``), and the
+    adversarial assignment with ``solution``, ``untouched`` and the adversarial
+    students, under the short cell timeout, followed there by ``generate_feedback``
+    and ``export`` (grades to CSV).
+    """
+
+    def __init__(self, root):
+        self.root = Path(root)
+        self.main = copy_course(self.root / "course")
+        started = time.perf_counter()
+        self.release = generate_release(self.main)
+        self.generate_seconds = time.perf_counter() - started
+        others = [name for name in ASSIGNMENTS if name != ADVERSARIAL]
+        groups = {"grading_a": others[0::2], "grading_b": others[1::2], "adversarial": [ADVERSARIAL]}
+        self.where = {}
+        self.expected = {}
+        for folder, names in groups.items():
+            copy_of_course = self.root / folder
+            shutil.copytree(self.main, copy_of_course)  # with its gradebook, which knows the assignments
+            for name in names:
+                self.where[name] = copy_of_course
+                submit(copy_of_course, "solution", name, read(self.main / "solutions" / name / f"{name}.ipynb"))
+                submit(copy_of_course, "untouched", name, read(self.release / name / f"{name}.ipynb"))
+        self.adversarial = self.where[ADVERSARIAL]
+        source = read(self.main / "solutions" / ADVERSARIAL / f"{ADVERSARIAL}.ipynb")
+        release = read(self.release / ADVERSARIAL / f"{ADVERSARIAL}.ipynb")
+        for student, (notebook, expected) in adversarial_submissions(release, source).items():
+            submit(self.adversarial, student, ADVERSARIAL, notebook)
+            self.expected[student] = expected
+        self.started = time.perf_counter()
+        self.jobs = []
+        for folder in groups:
+            commands = [nbgrader_command("autograde", "*")]
+            if folder == "adversarial":
+                commands = [
+                    nbgrader_command("autograde", ADVERSARIAL, f"--Execute.timeout={LOOP_TIMEOUT}"),
+                    nbgrader_command("generate_feedback", ADVERSARIAL),
+                    nbgrader_command("export", "--to", "grades.csv"),
+                ]
+            self.jobs.append(GradingJob(self.root / folder, commands))
+        self.finished = None
+
+    def wait(self):
+        """Wait for the grading jobs; fail with the log of one that failed."""
+        for job in self.jobs:
+            job.check()
+        if self.finished is None:
+            self.finished = time.perf_counter() - self.started
+            print(f"\nnbgrader generate_assignment: {self.generate_seconds:.0f} s, "
+                  f"grading (three jobs in the background): {self.finished:.0f} s")
+        return self
+
+    def stop(self):
+        for job in self.jobs:
+            job.stop()
+
+    def grades(self, student, assignment):
+        """``{grade_id: (cell type, auto_score, max_score)}`` from the gradebook that graded ``assignment``."""
+        from nbgrader.api import Gradebook
+
+        with Gradebook(f"sqlite:///{self.where[assignment] / 'gradebook.db'}", COURSE_ID) as gradebook:
+            notebook = gradebook.find_submission_notebook(assignment, assignment, student)
+            return {grade.name: (grade.cell_type, grade.auto_score, grade.max_score) for grade in notebook.grades}
+
+    def autograded(self, student, assignment):
+        return read(self.where[assignment] / "autograded" / student / assignment / f"{assignment}.ipynb")
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    from ferkit.data import load_sample
+
+    for split in ("train", "public_test", "private_test"):
+        load_sample(split)  # fill the cache (FERKIT_CACHE) that the kernels share
+    course = Course(tmp_path_factory.mktemp("nbgrader"))
+    yield course
+    course.stop()
+
+
+# ---------------------------------------------------------------------------
+# Tests
+# ---------------------------------------------------------------------------
+
+def test_there_are_six_or_more_assignments_each_with_every_kind_of_cell():
+    assert len(ASSIGNMENTS) >= 6, ASSIGNMENTS
+    for name in ASSIGNMENTS:
+        notebook = read(ROOT / "solutions" / name / f"{name}.ipynb")
+        roles = [nbgrader_meta(cell) for cell in notebook.cells]
+        sources = [cell.source for cell in notebook.cells]
+        answers = [meta for meta, cell in zip(roles, notebook.cells)
+                   if meta.get("solution") and not meta.get("grade") and cell.cell_type == "code"]
+        tests = [meta for meta, cell in zip(roles, notebook.cells) if meta.get("grade") and cell.cell_type == "code"]
+        written = [meta for meta, cell in zip(roles, notebook.cells)
+                   if meta.get("grade") and meta.get("solution") and cell.cell_type == "markdown"]
+        assert answers and tests and written, f"{name}: needs answer cells, test cells and a written answer"
+        assert all(meta["points"] > 0 and meta["locked"] for meta in tests), name
+        assert all(meta.get("schema_version") == 3 for meta in roles if meta), name
+        for cell, meta in zip(notebook.cells, roles):
+            if meta.get("solution"):
+                assert all(marker in cell.source for marker in SOLUTION_MARKERS), f"{name}: {meta['grade_id']}"
+            if meta.get("grade") and cell.cell_type == "code":
+                assert all(marker in cell.source for marker in HIDDEN_MARKERS), f"{name}: {meta['grade_id']}"
+        assert notebook.metadata.kernelspec.name == "python3", name
+        assert all(cell.outputs == [] for cell in notebook.cells if cell.cell_type == "code"), name
+        assert any("load_sample" in source or "from ferkit" in source for source in sources), name
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_source_notebook_validates(name, course):
+    """nbgrader's Python Validator (the CLI exits 0 even when a notebook fails)."""
+    from nbgrader.validator import Validator
+    from traitlets.config import Config
+
+    config = Config()
+    config.Execute.timeout = 300  # a limit for a loaded machine, not a speed requirement
+    started = time.perf_counter()
+    results = Validator(config=config).validate(str(course.main / "solutions" / name / f"{name}.ipynb"))
+    assert results == {}, json.dumps(results, indent=1)[:6000]
+    print(f"{name}: validated in {time.perf_counter() - started:.0f} s")
+
+
+def notebook_content(path):
+    """A notebook as a plain dict, with the fields nbgrader rewrites on every run removed (none so far)."""
+    return json.loads(json.dumps(read(path)))
+
+
+def test_exercises_are_exactly_what_nbgrader_generates(course):
+    committed = ROOT / "exercises"
+    generated_files = sorted(path.relative_to(course.release) for path in course.release.rglob("*") if path.is_file())
+    committed_files = sorted(path.relative_to(committed) for path in committed.rglob("*")
+                             if path.is_file() and ".ipynb_checkpoints" not in path.parts)
+    hint = "run `.venv/bin/python tests/test_exercises.py` to regenerate exercises/ from solutions/"
+    assert committed_files == generated_files, f"exercises/ has other files than the release: {hint}"
+    for relative in generated_files:
+        if relative.suffix != ".ipynb":
+            assert (committed / relative).read_bytes() == (course.release / relative).read_bytes(), hint
+            continue
+        ours, theirs = notebook_content(committed / relative), notebook_content(course.release / relative)
+        assert ours["metadata"] == theirs["metadata"], f"{relative}: notebook metadata differs: {hint}"
+        assert len(ours["cells"]) == len(theirs["cells"]), f"{relative}: cells added or removed: {hint}"
+        for index, (mine, fresh) in enumerate(zip(ours["cells"], theirs["cells"])):
+            assert mine == fresh, f"{relative}, cell {index} differs from a fresh release: {hint}"
+
+
+def split_lines(notebook):
+    """``(secret, public)``: stripped lines inside solution or hidden-test regions, and all the others."""
+    secret, public = set(), set()
+    for cell in notebook.cells:
+        inside = None
+        for line in cell.source.splitlines():
+            stripped = line.strip()
+            if stripped in (SOLUTION_MARKERS[0], HIDDEN_MARKERS[0]):
+                inside = stripped
+            elif stripped in (SOLUTION_MARKERS[1], HIDDEN_MARKERS[1]):
+                inside = None
+            elif inside:
+                secret.add(stripped)
+            else:
+                public.add(stripped)
+    return secret, public
+
+
+def released_lines(path):
+    """Every line of a released file; for notebooks, of the cell sources and outputs."""
+    if path.suffix != ".ipynb":
+        return {line.strip() for line in path.read_text(errors="replace").splitlines()}
+    notebook = read(path)
+    texts = [cell.source for cell in notebook.cells]
+    texts += [json.dumps(cell.get("outputs", [])) for cell in notebook.cells]
+    return {line.strip() for text in texts for line in text.splitlines()}
+
+
+def test_exercises_hold_no_solution_and_no_hidden_test():
+    files = [path for path in (ROOT / "exercises").rglob("*") if path.is_file()]
+    assert files, "exercises/ is empty"
+    for path in files:
+        text = path.read_text(errors="replace")
+        for marker in MARKERS:
+            assert marker not in text, f"{path}: {marker!r} was released"
+    released = set().union(*(released_lines(path) for path in files))
+    regions = {name: split_lines(read(ROOT / "solutions" / name / f"{name}.ipynb")) for name in ASSIGNMENTS}
+    # A line that some source notebook shows openly (a layer in a given model, say) is no secret.
+    public = set().union(*(public_lines for _secret, public_lines in regions.values()))
+    for name, (secret, _public) in regions.items():
+        secrets = {line for line in secret - public if len(line) >= 12 and not line.startswith("#")}
+        assert len(secrets) > 20, f"{name}: the leak check found too few solution lines to mean anything"
+        leaked = sorted(secrets & released)
+        assert not leaked, f"{name}: solution or hidden-test lines released: {leaked[:5]}"
+
+
+def error_outputs(cell):
+    return [output for output in cell.get("outputs", []) if output.output_type == "error"]
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_source_autogrades_to_full_automatic_marks(name, course):
+    grades = course.wait().grades("solution", name)
+    automatic = {grade_id: (score, points) for grade_id, (kind, score, points) in grades.items() if kind == "code"}
+    assert automatic and all(score == points for score, points in automatic.values()), automatic
+    written = [grade_id for grade_id, (kind, score, points) in grades.items() if kind == "markdown"]
+    assert written and all(grades[grade_id][1] is None for grade_id in written), "written answers need a human"
+    # A correct answer that scores 0 because `import ferkit` failed in autograded/ is a known trap.
+    notebook = course.autograded("solution", name)
+    failing = [index for index, cell in enumerate(notebook.cells) if error_outputs(cell)]
+    assert not failing, f"cells {failing} raised under autograde"
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_untouched_release_autogrades_to_zero(name, course):
+    grades = course.wait().grades("untouched", name)
+    assert grades and all(score == 0 for kind, score, points in grades.values()), grades
+    setup = cell_by_id(course.autograded("untouched", name), "setup")
+    assert not error_outputs(setup), "the setup cell itself failed"
+
+
+def test_adversarial_submissions_are_graded_without_crashing_the_batch(course):
+    course.wait()
+    graded = sorted(path.name for path in (course.adversarial / "autograded").iterdir())
+    assert graded == sorted([*course.expected, "solution", "untouched"]), graded
+    for student, expected in course.expected.items():
+        grades = course.grades(student, ADVERSARIAL)
+        scores = {grade_id: grades[grade_id][1] / grades[grade_id][2] for grade_id in expected}
+        assert scores == expected, f"{student}: {scores}"
+
+
+def test_endless_loop_is_interrupted_and_the_rest_still_runs(course):
+    notebook = course.wait().autograded("infinite_loop", ADVERSARIAL)
+    assert error_outputs(cell_by_id(notebook, "confusion_matrix")), "the looping cell should end in an error"
+    assert not error_outputs(cell_by_id(notebook, "precision_recall_f1_tests"))
+
+
+def test_deleted_test_cell_is_restored_with_its_hidden_tests(course):
+    notebook = course.wait().autograded("deleted_test_cell", ADVERSARIAL)
+    restored = cell_by_id(notebook, "precision_recall_f1_tests")
+    assert "was missing from the submission" in restored.source
+    assert "BEGIN HIDDEN TESTS" in restored.source and "precision_recall_fscore_support" in restored.source
+
+
+def test_edited_test_cell_is_replaced_by_the_instructors(course):
+    notebook = course.wait().autograded("edited_test_cell", ADVERSARIAL)
+    tests = cell_by_id(notebook, "confusion_matrix_tests")
+    assert "All tests passed!" not in tests.source and "BEGIN HIDDEN TESTS" in tests.source
+    assert error_outputs(tests), "the restored tests catch the wrong answer"
+
+
+def test_hard_coded_answer_passes_the_visible_tests_but_not_the_hidden_ones(course, monkeypatch):
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    release = read(ROOT / "exercises" / ADVERSARIAL / f"{ADVERSARIAL}.ipynb")
+    namespace = {}
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"))  # restored afterwards
+    with warnings.catch_warnings():  # the setup cell silences warnings: not in this process
+        exec(TransformerManager().transform_cell(cell_by_id(release, "setup").source), namespace)
+    exec(HARD_CODED_CONFUSION_MATRIX, namespace)
+    exec(cell_by_id(release, "confusion_matrix_tests").source, namespace)  # the visible tests pass
+    grades = course.wait().grades("hard_coded", ADVERSARIAL)
+    assert grades["confusion_matrix_tests"][1] == 0, "the hidden tests should catch the hard-coded matrix"
+
+
+def test_feedback_is_written_for_every_student_without_the_hidden_tests(course):
+    course.wait()
+    students = [*course.expected, "solution", "untouched"]
+    for student in students:
+        page = course.adversarial / "feedback" / student / ADVERSARIAL / f"{ADVERSARIAL}.html"
+        assert page.is_file(), f"no feedback for {student}"
+        html = page.read_text()
+        assert "BEGIN HIDDEN TESTS" not in html, f"{student}: hidden tests in the feedback"
+        # An import that only the (passing) hidden tests of question 2 make.
+        assert "precision_recall_fscore_support" not in html, f"{student}: hidden tests in the feedback"
+
+
+def test_grades_export_to_csv(course):
+    import pandas as pd
+
+    grades = pd.read_csv(course.wait().adversarial / "grades.csv")
+    rows = grades[grades["assignment"] == ADVERSARIAL].set_index("student_id")
+    assert set(rows.index) == {*course.expected, "solution", "untouched"}
+    points = sum(points for kind, score, points in course.grades("solution", ADVERSARIAL).values())
+    assert (rows["max_score"] == points).all()
+    automatic = sum(points for kind, score, points in course.grades("solution", ADVERSARIAL).values() if kind == "code")
+    assert rows.loc["solution", "score"] == automatic, "the written answer awaits manual grading"
+    assert rows.loc["untouched", "score"] == 0
+    assert rows.loc["hard_coded", "score"] == automatic - 3
+
+
+if __name__ == "__main__":
+    regenerate_exercises()
