@@ -79,7 +79,7 @@ def _fer_kd_experiments():
     for row, arguments in FER_KD_ABLATION_VARIANTS.items():
         name = "fer_kd" if row == "base" else "fer_kd " + row
         experiments[name] = Experiment(
-            name=name, builder="fer_kd", builder_arguments=dict(arguments), input_shape=(48, 48, 1),
+            name=name, builder="fer_kd", builder_arguments=dict(arguments), input_shape=(48, 48, 3),
             epochs=15, batch_size=64, optimizer="adam", learning_rate=5e-4, weight_decay=1e-3,
             augment="barbagallo_augment",
             settings_source=(
