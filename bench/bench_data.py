@@ -8,7 +8,6 @@ parser against the usual per-row ``str.split`` approach, as a ratio.
 """
 
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -40,7 +39,9 @@ def timed(function, *arguments):
 def main():
     root = os.environ.get("FERKIT_DATA")
     if not root or not (Path(root) / "fer2013").is_dir():
-        sys.exit("Set FERKIT_DATA to the folder holding the real fer2013/ (e.g. ../shared/data).")
+        print("bench_data: skipped, it needs the real FER2013: set FERKIT_DATA to the folder "
+              "holding fer2013/ (e.g. ../shared/data).")
+        return
     folder = Path(root) / "fer2013"
     with tempfile.TemporaryDirectory() as scratch:
         os.environ["FERKIT_CACHE"] = str(Path(scratch) / "cache")
