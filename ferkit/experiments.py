@@ -306,11 +306,10 @@ def hardware():
     """A short description of where a run happened: processor, core count, GPUs."""
     import tensorflow as tf
 
-    gpus = [gpu.name for gpu in tf.config.list_physical_devices("GPU")]
-    details = [tf.config.experimental.get_device_details(gpu).get("device_name", "GPU")
-               for gpu in tf.config.list_physical_devices("GPU")]
+    gpus = [tf.config.experimental.get_device_details(gpu).get("device_name", gpu.name)
+            for gpu in tf.config.list_physical_devices("GPU")]
     return {"machine": platform.machine(), "processor": platform.processor() or platform.machine(),
-            "cpu_cores": os.cpu_count(), "gpus": details or gpus}
+            "cpu_cores": os.cpu_count(), "gpus": gpus}
 
 
 def versions():
