@@ -183,13 +183,17 @@ def split_for_protocol(dataset, protocol, data_path=None, seed=0, max_train_imag
 
 
 def run(name, dataset="sample", data_path=None, protocol=None, epochs=None, batch_size=None, seed=0,
-        results_directory=None, max_train_images=None, verbose="auto", command=None):
+        results_directory=None, max_train_images=None, verbose="auto", command=None, precision="float32",
+        checkpoint_dir=None):
     """Run experiment ``name`` and write its record; return the record (a dict).
 
     ``protocol`` defaults to ``carveout`` for FER2013 and ``canonical`` for the
     sample. ``epochs``/``batch_size`` override the experiment's (the record keeps
     both). ``max_train_images`` trims the training split to a seeded, stratified subset for
-    quick checks.
+    quick checks. ``precision`` is a policy for :func:`ferkit.train.set_precision`
+    (``"float32"``, ``"mixed_float16"``, ``"mixed_bfloat16"`` or ``"auto"``).
+    ``checkpoint_dir`` keeps the selected model (``best.keras``) and ``history.csv``
+    there; by default they go to a temporary folder.
     """
     import keras
 
@@ -206,7 +210,9 @@ def run(name, dataset="sample", data_path=None, protocol=None, epochs=None, batc
     parts, split_names = split_for_protocol(dataset, protocol, data_path, seed, max_train_images)
 
     keras.utils.set_random_seed(seed)
-    model = getattr(models, experiment.builder)(input_shape=experiment.input_shape, **experiment.builder_arguments)
+    with train.precision(precision) as policy:
+        model = getattr(models, experiment.builder)(input_shape=experiment.input_shape,
+                                                    **experiment.builder_arguments)
     augmentation = getattr(augment_module, experiment.augment)(seed=seed) if experiment.augment else None
     train_dataset, selection_dataset = _datasets(parts, experiment, batch_size, augmentation, seed)
 
@@ -217,9 +223,10 @@ def run(name, dataset="sample", data_path=None, protocol=None, epochs=None, batc
         optimizer=_optimizer(experiment, epochs, steps_per_epoch),
         learning_rate=experiment.learning_rate, weight_decay=experiment.weight_decay,
         early_stopping_patience=experiment.early_stopping_patience, seed=seed, verbose=verbose,
+        mixed_precision=policy, checkpoint_dir=checkpoint_dir,
     )
     training_seconds = time.perf_counter() - started
-    best_model = keras.models.load_model(best_path, safe_mode=True)
+    best_model = keras.models.load_model(best_path, safe_mode=True, compile=False)
     report_images, report_labels = parts["report"]
     probabilities = evaluate.predict(best_model, report_images)
     predictions = probabilities.argmax(axis=1)
@@ -248,7 +255,7 @@ def run(name, dataset="sample", data_path=None, protocol=None, epochs=None, batc
             "learning_rate": experiment.learning_rate, "weight_decay": experiment.weight_decay,
             "batch_size": batch_size, "augment": experiment.augment, "seed": seed,
             "early_stopping_patience": experiment.early_stopping_patience,
-            "cosine_schedule": experiment.cosine_schedule,
+            "cosine_schedule": experiment.cosine_schedule, "precision": policy,
             "source": experiment.settings_source,
         },
         "parameters": int(model.count_params()),
@@ -257,7 +264,8 @@ def run(name, dataset="sample", data_path=None, protocol=None, epochs=None, batc
         "versions": versions(),
         "git_commit": git_commit(),
         "command": command or f"python -m ferkit.experiments run {shlex.quote(name)} --dataset {dataset} "
-                              f"--protocol {protocol} --epochs {epochs} --batch-size {batch_size} --seed {seed}",
+                              f"--protocol {protocol} --epochs {epochs} --batch-size {batch_size} --seed {seed} "
+                              f"--precision {policy}",
     }
     directory = Path(results_directory) if results_directory is not None else RESULTS_DIRECTORY
     write_record(record, directory / record_file_name(name, dataset))
@@ -304,29 +312,36 @@ def load_record(name, dataset="fer2013", results_directory=None):
 
 def hardware():
     """A short description of where a run happened: processor, core count, GPUs."""
-    import tensorflow as tf
+    from ferkit.train import gpu_names
 
-    gpus = [tf.config.experimental.get_device_details(gpu).get("device_name", gpu.name)
-            for gpu in tf.config.list_physical_devices("GPU")]
     return {"machine": platform.machine(), "processor": platform.processor() or platform.machine(),
-            "cpu_cores": os.cpu_count(), "gpus": gpus}
+            "cpu_cores": os.cpu_count(), "gpus": gpu_names()}
 
 
 def versions():
     """Versions of the libraries a record depends on."""
     import keras
     import sklearn
-    import tensorflow as tf
 
     import ferkit
+    from ferkit.pipeline import tf
 
-    return {"python": platform.python_version(), "tensorflow": tf.__version__, "keras": keras.__version__,
-            "numpy": np.__version__, "scikit-learn": sklearn.__version__, "ferkit": ferkit.__version__}
+    backend = keras.backend.backend()
+    backend_version = tf.__version__ if backend == "tensorflow" else __import__(backend).__version__
+    return {"python": platform.python_version(), "keras": keras.__version__, "keras_backend": backend,
+            backend: backend_version, "numpy": np.__version__, "scikit-learn": sklearn.__version__,
+            "ferkit": ferkit.__version__}
 
 
 def git_commit():
-    """The checkout's commit (with ``+dirty`` when files changed), or ``None`` outside git."""
+    """The checkout's commit (with ``+dirty`` when files changed), or ``None`` outside git.
+
+    A copy of the checkout without ``.git`` (e.g. sent to a GPU machine) names its commit
+    in the ``FERKIT_GIT_COMMIT`` environment variable.
+    """
     root = Path(__file__).resolve().parent.parent
+    if not (root / ".git").exists() and os.environ.get("FERKIT_GIT_COMMIT"):
+        return os.environ["FERKIT_GIT_COMMIT"] + " (copy without .git)"
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
                                 check=True).stdout.strip()
@@ -358,6 +373,12 @@ def main(arguments=None):
     runner.add_argument("--seed", type=int, default=0)
     runner.add_argument("--max-train-images", type=int, default=None)
     runner.add_argument("--results", dest="results_directory", default=None)
+    runner.add_argument("--precision", default="float32",
+                        choices=("float32", "mixed_float16", "mixed_bfloat16", "auto"),
+                        help="dtype policy the model is built under (auto: mixed_float16 on a GPU)")
+    runner.add_argument("--checkpoint-dir", default=None, help="keep best.keras and history.csv here")
+    runner.add_argument("--verbose", type=int, choices=(0, 1, 2), default=None,
+                        help="Keras progress output: 0 silent, 1 progress bar, 2 one line per epoch")
     options = parser.parse_args(arguments)
     if options.command == "list":
         for name, experiment in experiments().items():
@@ -366,6 +387,7 @@ def main(arguments=None):
         return 0
     command = "python -m ferkit.experiments " + " ".join(shlex.quote(a) for a in (arguments or sys.argv[1:]))
     settings = {key: value for key, value in vars(options).items() if key not in ("command",)}
+    settings["verbose"] = "auto" if options.verbose is None else options.verbose
     record = run(**settings, command=command)
     print(f"{record['experiment']} on {record['dataset']} ({record['protocol']}): accuracy "
           f"{record['accuracy']:.4f} on {record['reported_split']}, selected on {record['selection_split']}, "

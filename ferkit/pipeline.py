@@ -17,14 +17,27 @@ through :func:`make_dataset`. The order of the steps is chosen for memory:
 Models in ferkit take float inputs in ``[0, 1]``; normalisation belongs inside
 the model (see :func:`ferkit.augment.normalization_layer`), so training and
 test data get exactly the same treatment.
+
+Without TensorFlow (Keras 3 on its JAX or PyTorch backend, e.g. a GPU machine
+that has JAX but no TensorFlow) :func:`make_dataset` returns an
+:class:`ArrayBatches` instead: the same batches, built with NumPy and
+``keras.ops``, that ``model.fit`` accepts the same way.
 """
 
 from __future__ import annotations
 
+import keras
 import numpy as np
-import tensorflow as tf
 
-AUTOTUNE = tf.data.AUTOTUNE
+try:
+    import tensorflow as tf
+except ImportError:  # Keras on JAX or PyTorch: make_dataset returns ArrayBatches
+    tf = None
+
+AUTOTUNE = tf.data.AUTOTUNE if tf is not None else None
+
+GRAY_WEIGHTS = np.array([0.2989, 0.5870, 0.1140], dtype=np.float32)
+"""RGB -> gray weights of ``tf.image.rgb_to_grayscale`` (ITU-R 601), used by both paths."""
 
 
 def check_images(images, argument="images"):
@@ -102,6 +115,8 @@ def resize_images(images, image_size):
     Introduced in lesson 07_transfer_learning (48x48 faces, 96x96 backbones).
     """
     image_size = _check_size(image_size)
+    if tf is None:
+        return _resize_images_without_tensorflow(images, image_size)
     images = tf.convert_to_tensor(images)
     if image_size is None or tuple(images.shape[-3:-1]) == image_size:
         return images
@@ -120,6 +135,8 @@ def to_float(images, channels=None):
     ``[0, 1]`` already. Introduced in lesson 02_fer2013.
     """
     _check_channels(channels)
+    if tf is None:
+        return _to_float_without_tensorflow(images, channels)
     images = tf.convert_to_tensor(images)
     if images.dtype == tf.uint8:
         images = tf.cast(images, tf.float32) / 255.0
@@ -131,6 +148,76 @@ def to_float(images, channels=None):
     if channels == 3:
         return tf.image.grayscale_to_rgb(images)
     return tf.image.rgb_to_grayscale(images)
+
+
+def _resize_images_without_tensorflow(images, image_size):
+    images = np.asarray(images)
+    if image_size is None or tuple(images.shape[-3:-1]) == image_size:
+        return images
+    resized = np.asarray(
+        keras.ops.image.resize(images.astype(np.float32), image_size, interpolation="bilinear",
+                               antialias=True)
+    )
+    if images.dtype == np.uint8:
+        return np.clip(np.round(resized), 0, 255).astype(np.uint8)
+    return resized.astype(images.dtype)
+
+
+def _to_float_without_tensorflow(images, channels):
+    images = np.asarray(images)
+    if images.dtype == np.uint8:
+        images = images.astype(np.float32) / np.float32(255.0)
+    else:
+        images = images.astype(np.float32)
+    if channels is None or channels == images.shape[-1]:
+        return images
+    if channels == 3:
+        return np.repeat(images, 3, axis=-1)
+    return (images @ GRAY_WEIGHTS)[..., np.newaxis]
+
+
+class ArrayBatches(keras.utils.PyDataset):
+    """The batches of :func:`make_dataset`, built without TensorFlow.
+
+    A ``keras.utils.PyDataset`` of ``(images, labels)`` batches (or images
+    only when ``labels`` is ``None``): ``float32`` in ``[0, 1]``, resized and
+    channel-converted, reshuffled every epoch with a generator seeded by
+    ``seed`` and augmented with ``training=True`` when ``training``.
+    :func:`make_dataset` returns one when TensorFlow is not installed; the
+    arguments are its arguments. Introduced in lesson 04_compact_cnn (training
+    on a GPU machine).
+    """
+
+    def __init__(self, images, labels, batch_size, training, augment=None, image_size=None,
+                 channels=None, seed=0):
+        super().__init__()
+        self.images = _resize_images_without_tensorflow(images, image_size)
+        self.labels = labels
+        self.batch_size = int(batch_size)
+        self.training = bool(training)
+        self.augment = augment if training else None
+        self.channels = channels
+        self.random = np.random.default_rng(seed)
+        self.order = np.arange(len(images))
+        if self.training:
+            self.random.shuffle(self.order)
+
+    def __len__(self):
+        return -(-len(self.order) // self.batch_size)
+
+    def __getitem__(self, index):
+        chosen = self.order[index * self.batch_size : (index + 1) * self.batch_size]
+        batch = _to_float_without_tensorflow(self.images[chosen], self.channels)
+        if self.augment is not None:
+            batch = np.asarray(keras.ops.convert_to_numpy(self.augment(batch, training=True)),
+                               dtype=np.float32)
+        if self.labels is None:
+            return batch
+        return batch, self.labels[chosen]
+
+    def on_epoch_end(self):
+        if self.training:
+            self.random.shuffle(self.order)
 
 
 def example_dataset(images, labels=None, image_size=None, cache=True):
@@ -179,7 +266,8 @@ def make_dataset(
     Returns a ``tf.data.Dataset`` of batches ``(images, labels)``: images
     ``float32`` in ``[0, 1]`` of shape ``(batch, H, W, C)``, labels ``int64``
     class ids (sparse, for ``sparse_categorical_crossentropy``). With
-    ``labels=None`` it yields images only, for ``model.predict``.
+    ``labels=None`` it yields images only, for ``model.predict``. Without
+    TensorFlow installed it returns an :class:`ArrayBatches` of the same batches.
 
     - ``images``: ``uint8`` ``(N, H, W, C)``, ``C`` 1 or 3, as the
       :mod:`ferkit.data` loaders return. They stay ``uint8`` until a batch
@@ -207,6 +295,10 @@ def make_dataset(
     if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"batch_size: expected a positive int, found {batch_size!r}")
     _check_channels(channels)
+    if tf is None:
+        labels = None if labels is None else _check_labels(labels, len(images))
+        return ArrayBatches(images, labels, batch_size, training, augment,
+                            _check_size(image_size), channels, seed)
     dataset = example_dataset(images, labels, image_size=image_size, cache=cache)
     has_labels = labels is not None
     if training:

@@ -47,6 +47,23 @@ def load():
     return keras.models.load_model(MODEL_PATH, safe_mode=True)
 
 
+def export(checkpoint, destination=MODEL_PATH):
+    """Write the model of a training checkpoint without its optimiser state, ready to ship.
+
+    ``checkpoint`` is a ``best.keras`` file from :func:`ferkit.train.fit` (which holds the
+    optimiser's moments too, about three times the weights); the exported file holds the
+    architecture and weights only, loadable with ``safe_mode=True``. Returns the
+    destination path. Used once, after ``python -m ferkit.experiments run reference``.
+    """
+    import keras
+
+    model = keras.models.load_model(checkpoint, safe_mode=True, compile=False)
+    destination = Path(destination)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    model.save(destination)
+    return destination
+
+
 def model_card():
     """Return the reference model's card (Markdown): data, protocol, accuracy, limits."""
     return MODEL_CARD_PATH.read_text()

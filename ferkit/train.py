@@ -29,15 +29,34 @@ from pathlib import Path
 
 import keras
 import numpy as np
-import tensorflow as tf
 from sklearn.utils.class_weight import compute_class_weight
 
-from ferkit.pipeline import make_dataset
+from ferkit.pipeline import make_dataset, tf
+
+
+def gpu_names():
+    """Names of the GPUs Keras's backend sees (an empty list on a CPU machine).
+
+    TensorFlow's device details when TensorFlow is installed, otherwise the
+    JAX or PyTorch backend's. Introduced in lesson 04_compact_cnn.
+    """
+    if tf is not None:
+        return [tf.config.experimental.get_device_details(gpu).get("device_name", gpu.name)
+                for gpu in tf.config.list_physical_devices("GPU")]
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return [device.device_kind for device in jax.devices() if device.platform == "gpu"]
+    if keras.backend.backend() == "torch":
+        import torch
+
+        return [torch.cuda.get_device_name(index) for index in range(torch.cuda.device_count())]
+    return []
 
 
 def has_gpu():
-    """Return ``True`` when TensorFlow sees a GPU. Introduced in lesson 04_compact_cnn."""
-    return bool(tf.config.list_physical_devices("GPU"))
+    """Return ``True`` when Keras's backend sees a GPU. Introduced in lesson 04_compact_cnn."""
+    return bool(gpu_names())
 
 
 def resolve_precision(policy="auto"):
@@ -125,7 +144,7 @@ def _model_input(model):
 
 def _as_dataset(data, argument, model, batch_size, training, seed):
     """A dataset from ``data``: a ``tf.data.Dataset`` as is, or ``(images, labels)``."""
-    if data is None or isinstance(data, tf.data.Dataset):
+    if data is None or _is_dataset(data):
         return data
     if not (isinstance(data, (tuple, list)) and len(data) == 2):
         raise ValueError(
@@ -138,6 +157,11 @@ def _as_dataset(data, argument, model, batch_size, training, seed):
         images, labels, batch_size, training=training,
         image_size=image_size, channels=channels, seed=seed,
     )
+
+
+def _is_dataset(data):
+    """True for a ``tf.data.Dataset`` or a ``keras.utils.PyDataset`` (what make_dataset returns)."""
+    return isinstance(data, keras.utils.PyDataset) or (tf is not None and isinstance(data, tf.data.Dataset))
 
 
 def _make_optimizer(optimizer, learning_rate, weight_decay):
@@ -234,7 +258,7 @@ def fit(
     if isinstance(class_weight, str):
         if class_weight != "balanced":
             raise ValueError(f"class_weight: expected None, a dict or 'balanced', found {class_weight!r}")
-        if isinstance(train, tf.data.Dataset):
+        if _is_dataset(train):
             raise ValueError(
                 "class_weight='balanced' needs train as an (images, labels) pair; with a dataset "
                 "pass class_weight=ferkit.train.class_weights(train_labels)"
@@ -243,7 +267,7 @@ def fit(
 
     train_data = _as_dataset(train, "train", model, batch_size, training=True, seed=seed)
     validation_data = _as_dataset(validation, "validation", model, batch_size, training=False, seed=seed)
-    if steps_per_epoch is not None:
+    if steps_per_epoch is not None and tf is not None and isinstance(train_data, tf.data.Dataset):
         train_data = train_data.repeat()
 
     if not model.compiled:
