@@ -199,7 +199,6 @@ def run(name, dataset="sample", data_path=None, protocol=None, epochs=None, batc
 
     from ferkit import augment as augment_module
     from ferkit import evaluate, models, train
-    from ferkit.pipeline import tf
 
     table = experiments()
     if name not in table:
@@ -215,12 +214,6 @@ def run(name, dataset="sample", data_path=None, protocol=None, epochs=None, batc
         model = getattr(models, experiment.builder)(input_shape=experiment.input_shape,
                                                     **experiment.builder_arguments)
     augmentation = getattr(augment_module, experiment.augment)(seed=seed) if experiment.augment else None
-    augmentation_placement = None
-    if augmentation is not None:
-        augmentation_placement = "input pipeline (tf.data)" if tf is not None else "inside the model"
-        if tf is None:
-            model = augmenting_model(model, augmentation)
-            augmentation = None
     train_dataset, selection_dataset = _datasets(parts, experiment, batch_size, augmentation, seed)
 
     steps_per_epoch = -(-len(parts["train"][1]) // batch_size)
@@ -263,7 +256,6 @@ def run(name, dataset="sample", data_path=None, protocol=None, epochs=None, batc
             "batch_size": batch_size, "augment": experiment.augment, "seed": seed,
             "early_stopping_patience": experiment.early_stopping_patience,
             "cosine_schedule": experiment.cosine_schedule, "precision": policy,
-            "augmentation_placement": augmentation_placement,
             "source": experiment.settings_source,
         },
         "parameters": int(model.count_params()),
@@ -278,21 +270,6 @@ def run(name, dataset="sample", data_path=None, protocol=None, epochs=None, batc
     directory = Path(results_directory) if results_directory is not None else RESULTS_DIRECTORY
     write_record(record, directory / record_file_name(name, dataset))
     return record
-
-
-def augmenting_model(model, augmentation):
-    """``model`` behind the ``augmentation`` layers, as one model named ``<model>_augmented``.
-
-    Where TensorFlow (so ``tf.data``) is absent, e.g. Keras on JAX on a GPU machine, the
-    runner trains this instead of augmenting each batch in the input pipeline: the random
-    layers then run inside the compiled training step. They act only when training, so
-    the wrapper predicts exactly as ``model`` does; :func:`ferkit.pretrained.export`
-    unwraps it.
-    """
-    import keras
-
-    inputs = keras.Input(model.input_shape[1:], name="image")
-    return keras.Model(inputs, model(augmentation(inputs)), name=f"{model.name}_augmented")
 
 
 def _datasets(parts, experiment, batch_size, augmentation, seed):

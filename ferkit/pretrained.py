@@ -52,15 +52,12 @@ def export(checkpoint, destination=MODEL_PATH):
 
     ``checkpoint`` is a ``best.keras`` file from :func:`ferkit.train.fit` (which holds the
     optimiser's moments too, about three times the weights); the exported file holds the
-    architecture and weights only, loadable with ``safe_mode=True``. A model trained behind
-    its augmentation layers (:func:`ferkit.experiments.augmenting_model`) is unwrapped. Returns the
+    architecture and weights only, loadable with ``safe_mode=True``. Returns the
     destination path. Used once, after ``python -m ferkit.experiments run reference``.
     """
     import keras
 
     model = keras.models.load_model(checkpoint, safe_mode=True, compile=False)
-    if model.name.endswith("_augmented"):  # see ferkit.experiments.augmenting_model
-        model = model.layers[-1]
     destination = Path(destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
     model.save(destination)
