@@ -198,7 +198,7 @@ def run(name, dataset="sample", data_path=None, protocol=None, epochs=None, batc
     import keras
 
     from ferkit import augment as augment_module
-    from ferkit import evaluate, models, train
+    from ferkit import models, train
 
     table = experiments()
     if name not in table:
@@ -227,13 +227,67 @@ def run(name, dataset="sample", data_path=None, protocol=None, epochs=None, batc
     )
     training_seconds = time.perf_counter() - started
     best_model = keras.models.load_model(best_path, safe_mode=True, compile=False)
+    record = _record(
+        experiment, dataset, protocol, parts, split_names, best_model, history.history, epochs, batch_size,
+        seed, policy, training_seconds,
+        command or f"python -m ferkit.experiments run {shlex.quote(name)} --dataset {dataset} "
+                   f"--protocol {protocol} --epochs {epochs} --batch-size {batch_size} --seed {seed} "
+                   f"--precision {policy}",
+    )
+    directory = Path(results_directory) if results_directory is not None else RESULTS_DIRECTORY
+    write_record(record, directory / record_file_name(name, dataset))
+    return record
+
+
+def evaluate_checkpoint(name, checkpoint, history_csv, dataset="fer2013", data_path=None, protocol=None,
+                        epochs=None, batch_size=None, seed=0, results_directory=None, note=None,
+                        command=None):
+    """Write the record of a training run that stopped before its end, from its files.
+
+    A run cut short (a GPU machine's time limit, a closed laptop) leaves ``best.keras`` and
+    ``history.csv`` in its ``--checkpoint-dir``: the checkpoint was selected on the selection
+    split as usual, so it can be reported once on the report split. The record is the one
+    :func:`run` writes, with ``training_seconds`` unknown (``None``), ``interrupted: True``
+    and ``note`` saying what happened. ``epochs``, ``batch_size`` and ``seed`` must be the
+    run's.
+    """
+    import keras
+    import pandas as pd
+
+    experiment = experiments()[name] if name in experiments() else None
+    if experiment is None:
+        raise ValueError(f"name: unknown experiment {name!r}; known: {sorted(experiments())}")
+    protocol = protocol or ("carveout" if dataset == "fer2013" else "canonical")
+    history = pd.read_csv(history_csv)
+    missing = {"loss", "val_loss"} - set(history.columns)
+    if missing:
+        raise ValueError(f"{history_csv}: expected the columns of a Keras CSVLogger, missing {sorted(missing)}")
+    parts, split_names = split_for_protocol(dataset, protocol, data_path, seed)
+    model = keras.models.load_model(checkpoint, safe_mode=True, compile=False)
+    record = _record(
+        experiment, dataset, protocol, parts, split_names, model,
+        {key: history[key].tolist() for key in history.columns if key != "epoch"},
+        epochs or experiment.epochs, batch_size or experiment.batch_size, seed, model.dtype_policy.name,
+        None, command or f"python -m ferkit.experiments evaluate {shlex.quote(name)} --checkpoint {checkpoint} "
+                         f"--history {history_csv} --dataset {dataset}",
+    )
+    record.update(interrupted=True, note=note)
+    directory = Path(results_directory) if results_directory is not None else RESULTS_DIRECTORY
+    write_record(record, directory / record_file_name(name, dataset))
+    return record
+
+
+def _record(experiment, dataset, protocol, parts, split_names, best_model, history, epochs, batch_size, seed,
+            policy, training_seconds, command):
+    """The JSON record of one run: the selected model reported once on the report split."""
+    from ferkit import evaluate
+
     report_images, report_labels = parts["report"]
     probabilities = evaluate.predict(best_model, report_images)
     predictions = probabilities.argmax(axis=1)
     report = evaluate.classification_report(report_labels, predictions)
-
-    record = {
-        "experiment": name,
+    return {
+        "experiment": experiment.name,
         "dataset": dataset,
         "protocol": protocol,
         "splits": split_names,
@@ -245,10 +299,10 @@ def run(name, dataset="sample", data_path=None, protocol=None, epochs=None, batc
         "classification_report": json.loads(report.to_json(orient="index")),
         "confusion_matrix": evaluate.confusion_matrix(report_labels, predictions).to_numpy().tolist(),
         "labels": list(data.EMOTIONS),
-        "history": {key: [float(v) for v in values] for key, values in history.history.items()},
+        "history": {key: [float(v) for v in values] for key, values in history.items()},
         "epochs_requested": int(epochs),
-        "epochs_run": len(history.history.get("loss", [])),
-        "best_epoch": int(np.argmin(history.history["val_loss"])) + 1,
+        "epochs_run": len(history.get("loss", [])),
+        "best_epoch": int(np.argmin(history["val_loss"])) + 1,
         "settings": {
             "builder": experiment.builder, "builder_arguments": experiment.builder_arguments,
             "input_shape": list(experiment.input_shape), "optimizer": experiment.optimizer,
@@ -258,18 +312,13 @@ def run(name, dataset="sample", data_path=None, protocol=None, epochs=None, batc
             "cosine_schedule": experiment.cosine_schedule, "precision": policy,
             "source": experiment.settings_source,
         },
-        "parameters": int(model.count_params()),
-        "training_seconds": round(training_seconds, 1),
+        "parameters": int(best_model.count_params()),
+        "training_seconds": None if training_seconds is None else round(training_seconds, 1),
         "hardware": hardware(),
         "versions": versions(),
         "git_commit": git_commit(),
-        "command": command or f"python -m ferkit.experiments run {shlex.quote(name)} --dataset {dataset} "
-                              f"--protocol {protocol} --epochs {epochs} --batch-size {batch_size} --seed {seed} "
-                              f"--precision {policy}",
+        "command": command,
     }
-    directory = Path(results_directory) if results_directory is not None else RESULTS_DIRECTORY
-    write_record(record, directory / record_file_name(name, dataset))
-    return record
 
 
 def _datasets(parts, experiment, batch_size, augmentation, seed):
@@ -336,12 +385,12 @@ def versions():
 def git_commit():
     """The checkout's commit (with ``+dirty`` when files changed), or ``None`` outside git.
 
-    A copy of the checkout without ``.git`` (e.g. sent to a GPU machine) names its commit
-    in the ``FERKIT_GIT_COMMIT`` environment variable.
+    A copy of the checkout whose ``.git`` is absent or stale (e.g. sent to a GPU machine)
+    names its commit in the ``FERKIT_GIT_COMMIT`` environment variable, which wins.
     """
     root = Path(__file__).resolve().parent.parent
-    if not (root / ".git").exists() and os.environ.get("FERKIT_GIT_COMMIT"):
-        return os.environ["FERKIT_GIT_COMMIT"] + " (copy without .git)"
+    if os.environ.get("FERKIT_GIT_COMMIT"):
+        return os.environ["FERKIT_GIT_COMMIT"] + " (from FERKIT_GIT_COMMIT)"
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
                                 check=True).stdout.strip()
@@ -379,13 +428,34 @@ def main(arguments=None):
     runner.add_argument("--checkpoint-dir", default=None, help="keep best.keras and history.csv here")
     runner.add_argument("--verbose", type=int, choices=(0, 1, 2), default=None,
                         help="Keras progress output: 0 silent, 1 progress bar, 2 one line per epoch")
+    evaluator = commands.add_parser(
+        "evaluate", help="write the record of a run that stopped early, from its best.keras and history.csv")
+    evaluator.add_argument("name")
+    evaluator.add_argument("--checkpoint", required=True, help="the run's best.keras")
+    evaluator.add_argument("--history", dest="history_csv", required=True, help="the run's history.csv")
+    evaluator.add_argument("--dataset", choices=DATASETS, default="fer2013")
+    evaluator.add_argument("--data", dest="data_path", default=None)
+    evaluator.add_argument("--protocol", choices=PROTOCOLS, default=None)
+    evaluator.add_argument("--epochs", type=int, default=None, help="the epochs the run was started with")
+    evaluator.add_argument("--batch-size", type=int, default=None)
+    evaluator.add_argument("--seed", type=int, default=0)
+    evaluator.add_argument("--results", dest="results_directory", default=None)
+    evaluator.add_argument("--note", default=None, help="why the run stopped, where it ran")
     options = parser.parse_args(arguments)
+    command = "python -m ferkit.experiments " + " ".join(shlex.quote(a) for a in (arguments or sys.argv[1:]))
+    if options.command == "evaluate":
+        settings = {key: value for key, value in vars(options).items() if key != "command"}
+        settings["command"] = command
+        record = evaluate_checkpoint(**settings)
+        print(f"{record['experiment']} on {record['dataset']} ({record['protocol']}, interrupted run): accuracy "
+              f"{record['accuracy']:.4f} on {record['reported_split']}, best epoch {record['best_epoch']} of "
+              f"{record['epochs_run']} run")
+        return 0
     if options.command == "list":
         for name, experiment in experiments().items():
             print(f"{name:24s} {experiment.epochs:3d} epochs  batch {experiment.batch_size:3d}  "
                   f"{experiment.optimizer:8s} lr {experiment.learning_rate:g}  [{experiment.settings_source}]")
         return 0
-    command = "python -m ferkit.experiments " + " ".join(shlex.quote(a) for a in (arguments or sys.argv[1:]))
     settings = {key: value for key, value in vars(options).items() if key not in ("command",)}
     settings["verbose"] = "auto" if options.verbose is None else options.verbose
     record = run(**settings, command=command)

@@ -19,7 +19,8 @@ RECORD_KEYS = {
 def tiny_record(tmp_path_factory):
     directory = tmp_path_factory.mktemp("results")
     record = experiments.run("bedi_cnn", dataset="sample", protocol="carveout", epochs=2,
-                             max_train_images=600, results_directory=directory, verbose=0)
+                             max_train_images=600, results_directory=directory, verbose=0,
+                             checkpoint_dir=directory / "checkpoint")
     return record, directory
 
 
@@ -45,6 +46,27 @@ def test_record_numbers_agree_with_each_other(tiny_record):
     assert record["accuracy"] == pytest.approx(np.trace(matrix) / matrix.sum())
     assert record["classification_report"]["accuracy"]["F1-score"] == pytest.approx(record["accuracy"])
     assert record["labels"][0] == "angry" and record["labels"][6] == "neutral"
+
+
+def test_an_interrupted_run_is_recorded_from_its_files(tiny_record, tmp_path):
+    record, directory = tiny_record
+    assert record["settings"]["precision"] == "float32"
+    resumed = experiments.evaluate_checkpoint(
+        "bedi_cnn", directory / "checkpoint" / "best.keras", directory / "checkpoint" / "history.csv",
+        dataset="sample", protocol="carveout", epochs=2, results_directory=tmp_path, note="stopped by hand",
+    )
+    stored = json.loads((tmp_path / "bedi_cnn-sample.json").read_text())
+    assert set(stored) == RECORD_KEYS | {"interrupted", "note"}
+    assert stored["interrupted"] is True and stored["note"] == "stopped by hand"
+    assert stored["training_seconds"] is None
+    assert resumed["accuracy"] == record["accuracy"]  # same checkpoint, same report split
+    assert resumed["confusion_matrix"] == record["confusion_matrix"]
+    assert resumed["history"]["val_loss"] == pytest.approx(record["history"]["val_loss"])
+    with pytest.raises(ValueError, match="history.csv"):
+        bad = tmp_path / "history.csv"
+        bad.write_text("epoch,accuracy\n0,0.5\n")
+        experiments.evaluate_checkpoint("bedi_cnn", directory / "checkpoint" / "best.keras", bad,
+                                        dataset="sample")
 
 
 def test_load_record_finds_it_or_says_none(tiny_record):

@@ -168,3 +168,35 @@ def test_bad_arguments_raise_naming_the_argument(change, argument):
     arguments.update(change)
     with pytest.raises(ValueError, match=argument):
         pipeline.make_dataset(**arguments)
+
+
+def test_array_batches_match_the_tf_data_pipeline():
+    """The TensorFlow-free path (Keras on JAX or PyTorch) yields the same batches."""
+    random = np.random.default_rng(0)
+    images = random.integers(0, 256, (10, 40, 40, 1), dtype=np.uint8)
+    labels = np.arange(10) % 7
+    expected = list(pipeline.make_dataset(images, labels, 4, training=False, image_size=48, channels=3))
+    batches = pipeline.ArrayBatches(images, labels, 4, training=False, image_size=(48, 48), channels=3)
+    assert len(batches) == len(expected) == 3
+    for index, (expected_images, expected_labels) in enumerate(expected):
+        batch_images, batch_labels = batches[index]
+        assert batch_images.dtype == np.float32 and batch_images.shape == tuple(expected_images.shape)
+        np.testing.assert_allclose(batch_images, expected_images.numpy(), atol=1 / 255)
+        np.testing.assert_array_equal(batch_labels, expected_labels.numpy())
+
+
+def test_array_batches_shuffle_by_seed_and_augment_only_when_training():
+    images = np.arange(8, dtype=np.uint8).reshape(8, 1, 1, 1) * 30
+    labels = np.arange(8)
+    first = pipeline.ArrayBatches(images, labels, 8, training=True, seed=1)
+    again = pipeline.ArrayBatches(images, labels, 8, training=True, seed=1)
+    order = first[0][1]
+    assert sorted(order) == list(range(8)) and not np.array_equal(order, labels)
+    np.testing.assert_array_equal(order, again[0][1])
+    first.on_epoch_end()
+    assert not np.array_equal(first[0][1], order)  # reshuffled every epoch
+    doubling = lambda batch, training: batch * 2  # noqa: E731
+    trained = pipeline.ArrayBatches(images, labels, 8, training=True, augment=doubling, seed=1)
+    evaluated = pipeline.ArrayBatches(images, labels, 8, training=False, augment=doubling)
+    np.testing.assert_allclose(trained[0][0], images[trained[0][1]] / 255 * 2, atol=1e-6)
+    np.testing.assert_allclose(evaluated[0][0], images / 255, atol=1e-6)
