@@ -1,11 +1,13 @@
 """Tests for ferkit.pretrained and the `ferkit predict` command, offline, on generated faces."""
 
+import re
+
 import cv2
 import numpy as np
 import pytest
 
 from ferkit import __main__ as command_line
-from ferkit import data, models, pretrained
+from ferkit import data, evaluate, experiments, models, pretrained
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +47,9 @@ def test_predict_faces_returns_boxes_and_probabilities(photo, small_model):
         assert set(face["probabilities"]) == set(data.EMOTIONS)
         assert sum(face["probabilities"].values()) == pytest.approx(1.0, abs=1e-4)
         assert face["label"] == max(face["probabilities"], key=face["probabilities"].get)
-    flipped = pretrained.predict_faces(photo, model=small_model, tta="flip")
-    assert [f["box"] for f in flipped] == [f["box"] for f in faces]
+    for tta in ("flip", "tencrop"):
+        augmented = pretrained.predict_faces(photo, model=small_model, tta=tta)
+        assert [f["box"] for f in augmented] == [f["box"] for f in faces]
 
 
 def test_crop_faces_gives_fer2013_shaped_faces(photo):
@@ -83,6 +86,27 @@ def test_shipped_model_loads_offline_and_predicts():
     probabilities = model(np.zeros((1, 48, 48, 1), dtype=np.float32), training=False)
     assert tuple(probabilities.shape) == (1, 7)
     assert "PublicTest" in pretrained.model_card()
+
+
+def card_accuracy():
+    """The PublicTest accuracy the model card states, as a fraction."""
+    match = re.search(r"PublicTest accuracy: (\d+\.\d+)%", pretrained.model_card())
+    assert match, "the model card must state 'PublicTest accuracy: NN.NN%'"
+    return float(match.group(1)) / 100
+
+
+@pytest.mark.skipif(not pretrained.MODEL_PATH.exists(), reason="the reference model has not been shipped")
+def test_model_card_agrees_with_the_record():
+    record = experiments.load_record("reference", "fer2013")
+    assert record["reported_split"] == "public_test" and record["selection_split"].startswith("10%")
+    assert card_accuracy() == pytest.approx(record["accuracy"], abs=5e-5)
+
+
+@pytest.mark.skipif(not pretrained.MODEL_PATH.exists(), reason="the reference model has not been shipped")
+def test_shipped_model_reaches_its_card_accuracy_on_real_public_test(fer2013_real):
+    images, labels = data.load_fer2013(fer2013_real, "public_test")
+    predictions = evaluate.predict(pretrained.load(), images).argmax(axis=1)
+    assert abs((predictions == labels).mean() - card_accuracy()) <= 0.005
 
 
 def test_predict_command_prints_and_annotates(photo_file, small_model, monkeypatch, capsys, tmp_path):
