@@ -1,7 +1,5 @@
-"""Every lesson in notebooks/: stored clean, shaped as a lesson, and runs top to bottom on the sample."""
+"""Every lesson in notebooks/ is stored clean and shaped as a lesson (tests/test_book.py runs them)."""
 
-import os
-import time
 from pathlib import Path
 
 import nbformat
@@ -9,9 +7,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-# A guard against a lesson that runs away, not a speed measurement: the lessons aim
-# at about 2 minutes each on 2 CPU cores (see bench/ for measured figures).
-NOTEBOOK_BUDGET_SECONDS = 300
 
 
 def read(path):
@@ -39,18 +34,6 @@ def test_notebook_is_shaped_as_a_lesson(path):
             assert cells[index - 1].cell_type == "markdown", f"{path.name}: code cell {index} has no prose before it"
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_runs_on_the_sample(path, tmp_path, monkeypatch):
-    from nbclient import NotebookClient
-
-    monkeypatch.setenv("CI", "true")  # lessons then use the generated sample whatever their parameters say
-    notebook = read(path)
-    started = time.perf_counter()
-    NotebookClient(notebook, timeout=NOTEBOOK_BUDGET_SECONDS, kernel_name="python3",
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
-    elapsed = time.perf_counter() - started
-    errors = [output for cell in notebook.cells if cell.cell_type == "code"
-              for output in cell.outputs if output.output_type == "error"]
-    assert not errors
-    assert elapsed < NOTEBOOK_BUDGET_SECONDS, f"{path.name} took {elapsed:.0f} s"
+# Each lesson is executed once in the suite, by the executed book build of tests/test_book.py
+# (test_executed_book_builds_without_warnings: a failing cell fails the build;
+# test_every_lesson_and_no_exercise_was_executed_within_budget: the per-lesson time budget).
