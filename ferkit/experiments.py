@@ -254,9 +254,10 @@ def evaluate_checkpoint(name, checkpoint, history_csv, dataset="fer2013", data_p
     import keras
     import pandas as pd
 
-    experiment = experiments()[name] if name in experiments() else None
-    if experiment is None:
-        raise ValueError(f"name: unknown experiment {name!r}; known: {sorted(experiments())}")
+    table = experiments()
+    if name not in table:
+        raise ValueError(f"name: unknown experiment {name!r}; known: {sorted(table)}")
+    experiment = table[name]
     protocol = protocol or ("carveout" if dataset == "fer2013" else "canonical")
     history = pd.read_csv(history_csv)
     missing = {"loss", "val_loss"} - set(history.columns)
