@@ -351,6 +351,19 @@ def _fer_kd_name(extra_conv, extra_fc, remove_convs, head):
     return name
 
 
+def _adaptive_max_pool_2x2(x):
+    """PyTorch's ``AdaptiveMaxPool2d((2, 2))``: a plain ``MaxPooling2D`` when the map's sides are even.
+
+    With even sides the adaptive windows are the four quadrants, exactly what a max pool of
+    half the side computes, and on the TensorFlow backend it is much faster than
+    ``AdaptiveMaxPooling2D``.
+    """
+    height, width = x.shape[1:3]
+    if height is not None and width is not None and height % 2 == 0 and width % 2 == 0:
+        return layers.MaxPooling2D((height // 2, width // 2), name="adaptive_max_pool")(x)
+    return layers.AdaptiveMaxPooling2D((2, 2), name="adaptive_max_pool")(x)
+
+
 def fer_kd(
     input_shape=(48, 48, 3),
     num_classes=7,
@@ -417,7 +430,7 @@ def fer_kd(
         if dropout:
             x = layers.Dropout(dropout, name=f"conv{index}_dropout")(x)
     if head == "flatten":
-        x = layers.AdaptiveMaxPooling2D((2, 2), name="adaptive_max_pool")(x)
+        x = _adaptive_max_pool_2x2(x)
         x = layers.Flatten(name="flatten")(x)
     else:
         x = layers.GlobalAveragePooling2D(name="global_pool")(x)

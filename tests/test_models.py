@@ -303,3 +303,14 @@ def test_reference_cnn_counts_and_output():
     probabilities = model(np.random.default_rng(0).random((2, 48, 48, 1), dtype=np.float32), training=False)
     np.testing.assert_allclose(np.asarray(probabilities).sum(axis=1), 1.0, rtol=1e-5)
     assert models.BUILDERS["reference_cnn"] is models.reference_cnn
+
+
+@pytest.mark.parametrize("size", [48, 49])
+def test_fer_kd_pools_to_two_by_two_like_pytorch_adaptive_max_pool(size):
+    """Even map sides take the fast MaxPooling2D; odd ones the adaptive layer; both give 2x2."""
+    model = models.fer_kd(input_shape=(size, size, 3), remove_convs=4)
+    pool = model.get_layer("adaptive_max_pool")
+    assert tuple(pool.output.shape[1:3]) == (2, 2)
+    feature_map = np.random.default_rng(0).random((2, size, size, 64), dtype=np.float32)
+    expected = keras.layers.AdaptiveMaxPooling2D((2, 2))(feature_map)
+    np.testing.assert_allclose(pool(feature_map), expected)
