@@ -37,7 +37,7 @@ except ImportError:  # Keras on JAX or PyTorch: make_dataset returns ArrayBatche
 AUTOTUNE = tf.data.AUTOTUNE if tf is not None else None
 
 GRAY_WEIGHTS = np.array([0.2989, 0.5870, 0.1140], dtype=np.float32)
-"""RGB -> gray weights of ``tf.image.rgb_to_grayscale`` (ITU-R 601), used by both paths."""
+"""RGB -> gray weights (ITU-R 601): those of ``tf.image.rgb_to_grayscale``, applied without TensorFlow."""
 
 
 def check_images(images, argument="images"):
@@ -184,8 +184,8 @@ class ArrayBatches(keras.utils.PyDataset):
     channel-converted, reshuffled every epoch with a generator seeded by
     ``seed`` and augmented with ``training=True`` when ``training``.
     :func:`make_dataset` returns one when TensorFlow is not installed; the
-    arguments are its arguments. Introduced in lesson 04_compact_cnn (training
-    on a GPU machine).
+    arguments are its arguments. The lessons run on TensorFlow and never meet it;
+    :mod:`ferkit.experiments` uses it on a GPU machine that has JAX only.
     """
 
     def __init__(self, images, labels, batch_size, training, augment=None, image_size=None,
