@@ -28,9 +28,24 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from ferkit import models, train  # noqa: E402
+from ferkit import experiments, models, train  # noqa: E402
 
 POLICIES = ("float32", "mixed_float16", "mixed_bfloat16")
+
+
+def experiment_input(builder_name):
+    """Input shape and builder arguments of the experiment that trains ``builder_name``.
+
+    The experiment of the same name comes first (``fer_kd``, not one of its ablation rows).
+
+    Models no experiment trains (LeNet-5) take 48x48x1 faces and their builder's defaults.
+    """
+    table = experiments.experiments()
+    named = [table[builder_name]] if builder_name in table else []
+    for experiment in named + list(table.values()):
+        if experiment.builder == builder_name:
+            return experiment.input_shape, experiment.builder_arguments
+    return (48, 48, 1), {}
 
 
 def training_rate(builder, input_shape, policy, jit_compile, images, labels, batch_size, rounds):
@@ -66,10 +81,7 @@ def main():
     random = np.random.default_rng(0)
     for name in options.models:
         builder = models.BUILDERS[name]
-        input_shape = {"vgg19": (64, 64, 1), "resnet50": (96, 96, 1), "resnet18": (96, 96, 1),
-                       "efficientnet_b0": (96, 96, 1)}.get(name, (48, 48, 1))
-        arguments = {"weights": None} if name in ("vgg16", "vgg19", "resnet50", "resnet18",
-                                                  "efficientnet_b0") else {}
+        input_shape, arguments = experiment_input(name)
         images = random.random((options.images, *input_shape), dtype=np.float32)
         labels = random.integers(0, 7, options.images)
         print(f"\n{name} {input_shape}")

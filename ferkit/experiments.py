@@ -129,6 +129,26 @@ def experiments():
     return table
 
 
+def experiment_named(name):
+    """The :class:`Experiment` called ``name``; a ``ValueError`` lists the known names otherwise."""
+    table = experiments()
+    if name not in table:
+        raise ValueError(f"name: unknown experiment {name!r}; known: {sorted(table)}")
+    return table[name]
+
+
+def default_protocol(dataset):
+    """``carveout`` for FER2013 (the team's copy withholds PrivateTest), ``canonical`` otherwise.
+
+    The lessons pick their protocol with it; lesson 02_fer2013 explains both.
+    """
+    return "carveout" if dataset == "fer2013" else "canonical"
+
+
+def _results_directory(results_directory):
+    return Path(results_directory) if results_directory is not None else RESULTS_DIRECTORY
+
+
 def _optimizer(experiment, epochs, steps_per_epoch):
     """The optimiser name, or an optimiser object when the experiment decays its learning rate."""
     import keras
@@ -200,11 +220,8 @@ def run(name, dataset="sample", data_path=None, protocol=None, epochs=None, batc
     from ferkit import augment as augment_module
     from ferkit import models, train
 
-    table = experiments()
-    if name not in table:
-        raise ValueError(f"name: unknown experiment {name!r}; known: {sorted(table)}")
-    experiment = table[name]
-    protocol = protocol or ("carveout" if dataset == "fer2013" else "canonical")
+    experiment = experiment_named(name)
+    protocol = protocol or default_protocol(dataset)
     epochs = epochs or experiment.epochs
     batch_size = batch_size or experiment.batch_size
     parts, split_names = split_for_protocol(dataset, protocol, data_path, seed, max_train_images)
@@ -234,8 +251,7 @@ def run(name, dataset="sample", data_path=None, protocol=None, epochs=None, batc
                    f"--protocol {protocol} --epochs {epochs} --batch-size {batch_size} --seed {seed} "
                    f"--precision {policy}",
     )
-    directory = Path(results_directory) if results_directory is not None else RESULTS_DIRECTORY
-    write_record(record, directory / record_file_name(name, dataset))
+    write_record(record, _results_directory(results_directory) / record_file_name(name, dataset))
     return record
 
 
@@ -254,11 +270,8 @@ def evaluate_checkpoint(name, checkpoint, history_csv, dataset="fer2013", data_p
     import keras
     import pandas as pd
 
-    table = experiments()
-    if name not in table:
-        raise ValueError(f"name: unknown experiment {name!r}; known: {sorted(table)}")
-    experiment = table[name]
-    protocol = protocol or ("carveout" if dataset == "fer2013" else "canonical")
+    experiment = experiment_named(name)
+    protocol = protocol or default_protocol(dataset)
     history = pd.read_csv(history_csv)
     missing = {"loss", "val_loss"} - set(history.columns)
     if missing:
@@ -273,8 +286,7 @@ def evaluate_checkpoint(name, checkpoint, history_csv, dataset="fer2013", data_p
                          f"--history {history_csv} --dataset {dataset}",
     )
     record.update(interrupted=True, note=note)
-    directory = Path(results_directory) if results_directory is not None else RESULTS_DIRECTORY
-    write_record(record, directory / record_file_name(name, dataset))
+    write_record(record, _results_directory(results_directory) / record_file_name(name, dataset))
     return record
 
 
@@ -353,8 +365,7 @@ def load_record(name, dataset="fer2013", results_directory=None):
 
     Lessons show it beside the paper's number and the run just made.
     """
-    directory = Path(results_directory) if results_directory is not None else RESULTS_DIRECTORY
-    path = directory / record_file_name(name, dataset)
+    path = _results_directory(results_directory) / record_file_name(name, dataset)
     if not path.exists():
         return None
     return json.loads(path.read_text())
