@@ -426,6 +426,37 @@ def test_every_lesson_shows_its_executed_output(executed_book, browser, name):
     assert found["outputs"] >= max(3, found["cells"] // 2), f"{name}: {found}"
 
 
+CELL_IMAGES_SCRIPT = """
+return Array.from(document.querySelectorAll('article div.cell_output img'),
+                  image => ({src: image.getAttribute('src') || '', alt: image.getAttribute('alt')}));
+"""
+
+
+def alt_looks_like_a_file_name(alt: str, src: str) -> bool:
+    """True when ``alt`` is the image's own path or file name (Sphinx's default alt) or any path-like token."""
+    file_name = PurePosixPath(unquote(urlsplit(src).path)).name
+    return bool(alt == src or (file_name and file_name in alt) or not re.search(r"\s", alt)
+                or re.search(r"\.(png|jpe?g|gif|svg|webp)\b", alt, re.IGNORECASE))
+
+
+@pytest.mark.slow
+def test_every_figure_of_a_lesson_has_alt_text(executed_book, browser):
+    """A screen reader reads each figure's description, never its file name. MyST-NB takes the alt
+    text from the cell's ``metadata.mystnb.image.alt`` (tests/test_notebooks.py checks the cells)."""
+    problems, checked = [], 0
+    for name in LESSONS:
+        assert open_page(browser, page_path(executed_book["html"], name)), name
+        for image in browser.execute_script(CELL_IMAGES_SCRIPT):
+            checked += 1
+            alt = (image["alt"] or "").strip()
+            if not alt:
+                problems.append(f"{name}: {image['src']} has no alt text")
+            elif alt_looks_like_a_file_name(alt, image["src"]):
+                problems.append(f"{name}: {image['src']} has a file name as alt text: {alt!r}")
+    assert checked > 0, "found no figure in the lessons' cell outputs"
+    assert problems == []
+
+
 @pytest.mark.slow
 def test_exercises_are_rendered_but_not_executed(executed_book, browser):
     for name in EXERCISES:
