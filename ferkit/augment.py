@@ -397,6 +397,20 @@ def normalization_layer(mean, std, name="normalization"):
     return keras.layers.Normalization(mean=mean, variance=np.square(std), name=name)
 
 
+def with_normalization(model, mean, std, name=None):
+    """Return ``model`` with a fixed :func:`normalization_layer` in front of it.
+
+    The returned model takes the same input as ``model``, computes
+    ``(x - mean) / std`` and passes the result to ``model``, which becomes one
+    of its layers (``get_layer(model.name)``). It adds no trainable weights and
+    is saved with the two numbers. ``name`` defaults to
+    ``"<model.name>_normalized"``. Introduced in lesson 03_shallow_dropout_deep.
+    """
+    inputs = keras.Input(shape=model.input_shape[1:], name="image")
+    outputs = model(normalization_layer(mean, std)(inputs))
+    return keras.Model(inputs, outputs, name=name or f"{model.name}_normalized")
+
+
 def ten_crop(images, size):
     """The ten crops of TenCrop: four corners, centre, and the mirror of each.
 

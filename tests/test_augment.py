@@ -152,6 +152,18 @@ def test_normalization_layer_is_always_on():
         augment.normalization_layer(0.5, 0.0)
 
 
+def test_with_normalization_standardises_then_runs_the_model_unchanged():
+    keras.utils.set_random_seed(0)
+    inner = keras.Sequential([keras.Input((6, 6, 1)), keras.layers.Flatten(), keras.layers.Dense(3)], name="inner")
+    model = augment.with_normalization(inner, mean=0.4, std=0.2)
+    images = np.random.default_rng(0).random((5, 6, 6, 1), dtype="float32")
+    np.testing.assert_allclose(model(images), inner((images - 0.4) / 0.2), rtol=1e-5, atol=1e-5)
+    assert model.name == "inner_normalized" and model.get_layer("inner") is inner
+    assert model.count_params() == inner.count_params()  # the layer's mean and variance are not weights
+    with pytest.raises(ValueError, match="std"):
+        augment.with_normalization(inner, mean=0.4, std=-1.0)
+
+
 def test_a_model_with_augmentation_and_normalisation_saves_and_reloads(tmp_path, bright_faces):
     model = keras.Sequential(
         [
