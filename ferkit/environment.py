@@ -22,14 +22,15 @@ def in_ci_or_grading():
     return bool(os.environ.get("CI") or os.environ.get("NBGRADER_EXECUTION"))
 
 
-def resolve_data_source(requested):
-    """Return the data source a lesson should use: ``"sample"`` or ``"fer2013"``.
+def resolve_data_source(requested, choices=DATA_SOURCES):
+    """Return the data source a lesson should use: ``"sample"`` or one of ``choices``.
 
-    ``"fer2013"`` needs the real data (``FERKIT_DATA``); under CI or grading the
-    sample is used whatever was requested, and the function says so.
+    ``"fer2013"`` (and ``"rafdb"``, in the lessons whose ``choices`` include it)
+    needs the real data (``FERKIT_DATA``); under CI or grading the sample is used
+    whatever was requested, and the function says so.
     """
-    if requested not in DATA_SOURCES:
-        raise ValueError(f"DATA_SOURCE: expected one of {list(DATA_SOURCES)}, found {requested!r}.")
+    if requested not in choices:
+        raise ValueError(f"DATA_SOURCE: expected one of {list(choices)}, found {requested!r}.")
     if requested != "sample" and in_ci_or_grading():
         print("Running under CI or nbgrader: using the generated sample instead of", requested)
         return "sample"

@@ -10,8 +10,9 @@ writes a record of everything it measured::
 Protocols (the record says which was used):
 
 * ``carveout``: select on a seeded, stratified 10 % validation carve-out of the
-  training split, report ``public_test`` once. The team's protocol for the shared
-  FER2013 copy, which withholds PrivateTest. Default for FER2013.
+  training split, report ``public_test`` once (RAF-DB: ``test``). The team's
+  protocol for the shared FER2013 copy, which withholds PrivateTest. Default for
+  FER2013 and RAF-DB.
 * ``canonical``: select on ``public_test``, report ``private_test`` once. Use it
   with the full Kaggle data; default for the generated sample, which has both.
 
@@ -39,7 +40,7 @@ import numpy as np
 from ferkit import data
 
 PROTOCOLS = ("carveout", "canonical")
-DATASETS = ("sample", "fer2013")
+DATASETS = ("sample", "fer2013", "rafdb")
 RESULTS_DIRECTORY = Path(__file__).resolve().parent.parent / "results"
 CARVEOUT_FRACTION = 0.1
 
@@ -138,11 +139,12 @@ def experiment_named(name):
 
 
 def default_protocol(dataset):
-    """``carveout`` for FER2013 (the team's copy withholds PrivateTest), ``canonical`` otherwise.
+    """``carveout`` for FER2013 (the team's copy withholds PrivateTest) and RAF-DB (train and
+    test only), ``canonical`` for the sample.
 
     The lessons pick their protocol with it; lesson 02_fer2013 explains both.
     """
-    return "carveout" if dataset == "fer2013" else "canonical"
+    return "canonical" if dataset == "sample" else "carveout"
 
 
 def _results_directory(results_directory):
@@ -165,16 +167,24 @@ def split_for_protocol(dataset, protocol, data_path=None, seed=0, max_train_imag
     """Load ``dataset`` and split it by ``protocol``.
 
     Returns ``{"train": (x, y), "selection": (x, y), "report": (x, y)}`` and a dict
-    naming each part's split (e.g. ``"train minus 10% carve-out (seed 0)"``).
+    naming each part's split (e.g. ``"train minus 10% carve-out (seed 0)"``). The
+    carve-out protocol reports FER2013's (and the sample's) ``public_test`` and
+    RAF-DB's ``test``; RAF-DB has no second test split, so no canonical protocol.
     """
     from sklearn.model_selection import train_test_split
 
     _check("dataset", dataset, DATASETS)
     _check("protocol", protocol, PROTOCOLS)
+    if dataset == "rafdb" and protocol == "canonical":
+        raise ValueError("protocol: RAF-DB has only a train and a test split, so there is nothing to select "
+                         "on but a carve-out of train; use protocol='carveout'.")
+    report_split = "test" if dataset == "rafdb" else "public_test"
 
     def load(split):
         if dataset == "sample":
             return data.load_sample(split)
+        if dataset == "rafdb":
+            return data.load_rafdb(data_path, split)
         return data.load_fer2013(data_path, split)
 
     train_images, train_labels = load("train")
@@ -188,12 +198,12 @@ def split_for_protocol(dataset, protocol, data_path=None, seed=0, max_train_imag
         parts = {
             "train": (train_images[fit_indices], train_labels[fit_indices]),
             "selection": (train_images[selection_indices], train_labels[selection_indices]),
-            "report": load("public_test"),
+            "report": load(report_split),
         }
         names = {
             "train": f"train minus {CARVEOUT_FRACTION:.0%} stratified carve-out (seed {seed})",
             "selection": f"{CARVEOUT_FRACTION:.0%} stratified carve-out of train (seed {seed})",
-            "report": "public_test",
+            "report": report_split,
         }
     else:
         parts = {"train": (train_images, train_labels), "selection": load("public_test"),
@@ -207,8 +217,8 @@ def run(name, dataset="sample", data_path=None, protocol=None, epochs=None, batc
         checkpoint_dir=None):
     """Run experiment ``name`` and write its record; return the record (a dict).
 
-    ``protocol`` defaults to ``carveout`` for FER2013 and ``canonical`` for the
-    sample. ``epochs``/``batch_size`` override the experiment's (the record keeps
+    ``dataset`` is ``"sample"``, ``"fer2013"`` or ``"rafdb"`` (read from ``data_path``
+    or ``$FERKIT_DATA``). ``protocol`` defaults to :func:`default_protocol`. ``epochs``/``batch_size`` override the experiment's (the record keeps
     both). ``max_train_images`` trims the training split to a seeded, stratified subset for
     quick checks. ``precision`` is a policy for :func:`ferkit.train.set_precision`
     (``"float32"``, ``"mixed_float16"``, ``"mixed_bfloat16"`` or ``"auto"``).
@@ -427,7 +437,7 @@ def main(arguments=None):
     runner.add_argument("name")
     runner.add_argument("--dataset", choices=DATASETS, default="sample")
     runner.add_argument("--data", dest="data_path", default=None,
-                        help="FER2013 CSV or folder (default: $FERKIT_DATA/fer2013)")
+                        help="the dataset's CSV or folder (default: $FERKIT_DATA/fer2013 or $FERKIT_DATA/rafdb)")
     runner.add_argument("--protocol", choices=PROTOCOLS, default=None)
     runner.add_argument("--epochs", type=int, default=None)
     runner.add_argument("--batch-size", type=int, default=None)

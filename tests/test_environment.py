@@ -22,6 +22,14 @@ def test_real_data_is_kept_elsewhere(monkeypatch):
         environment.resolve_data_source("affectnet")
 
 
+def test_only_lessons_that_offer_rafdb_accept_it(monkeypatch):
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    with pytest.raises(ValueError, match="rafdb"):
+        environment.resolve_data_source("rafdb")
+    assert environment.resolve_data_source("rafdb", choices=("sample", "fer2013", "rafdb")) == "rafdb"
+
+
 def test_describe_names_versions_and_accelerator():
     text = environment.describe()
     assert "TensorFlow" in text and "Keras" in text and ("GPU" in text)

@@ -93,6 +93,38 @@ def test_canonical_protocol_selects_on_public_and_reports_private():
     assert len(parts["report"][1]) == 600
 
 
+@pytest.fixture(scope="module")
+def rafdb_folder(tmp_path_factory):
+    """The sample's colour faces written in RAF-DB's official layout (300 per split)."""
+    from ferkit import data
+
+    return data.write_sample(tmp_path_factory.mktemp("rafdb"), "rafdb_basic", count=300)
+
+
+def test_rafdb_selects_on_a_carveout_and_reports_its_test_split(rafdb_folder):
+    from ferkit import data
+
+    assert experiments.default_protocol("rafdb") == "carveout"
+    parts, names = experiments.split_for_protocol("rafdb", "carveout", data_path=rafdb_folder)
+    test_images, test_labels = data.load_rafdb(rafdb_folder, "test", cache=False)
+    assert names["report"] == "test" and names["selection"].startswith("10% stratified carve-out")
+    np.testing.assert_array_equal(parts["report"][1], test_labels)
+    assert parts["report"][0].shape[1:] == (100, 100, 3)
+    assert len(parts["train"][1]) + len(parts["selection"][1]) == 300
+    with pytest.raises(ValueError, match="RAF-DB has only a train and a test split"):
+        experiments.split_for_protocol("rafdb", "canonical", data_path=rafdb_folder)
+
+
+@pytest.mark.slow
+def test_a_run_on_rafdb_resizes_its_faces_and_writes_its_own_record(rafdb_folder, tmp_path):
+    record = experiments.run("bedi_cnn", dataset="rafdb", data_path=rafdb_folder, epochs=1,
+                             results_directory=tmp_path, verbose=0)
+    assert (tmp_path / "bedi_cnn-rafdb.json").exists()
+    assert record["dataset"] == "rafdb" and record["reported_split"] == "test" and record["protocol"] == "carveout"
+    assert record["images"] == {"train": 270, "selection": 30, "report": 300}
+    assert record["classification_report"]["accuracy"]["Images (n)"] == 300
+
+
 def test_every_experiment_names_a_real_builder_and_the_source_of_its_settings():
     from ferkit import augment, models
 
