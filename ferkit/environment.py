@@ -38,16 +38,23 @@ def resolve_data_source(requested, choices=DATA_SOURCES):
 
 
 def describe():
-    """Return one line per fact: Python, TensorFlow, Keras and ferkit versions, and the GPU if any."""
+    """Return one line per fact: the versions (Python, TensorFlow when installed, Keras and its
+    backend, ferkit), then the GPUs Keras sees (:func:`ferkit.train.gpu_names`) or that there is none.
+    """
     import keras
-    import tensorflow as tf
 
     import ferkit
+    from ferkit import train
 
-    gpus = tf.config.list_physical_devices("GPU")
-    accelerator = f"GPU: {', '.join(gpu.name for gpu in gpus)}" if gpus else "no GPU: running on the CPU"
+    try:
+        import tensorflow as tf
+        tensorflow = f", TensorFlow {tf.__version__}"
+    except ImportError:  # e.g. Keras on JAX on a GPU machine without TensorFlow
+        tensorflow = ""
+    gpus = train.gpu_names()
+    accelerator = f"GPU: {', '.join(gpus)}" if gpus else "no GPU: running on the CPU"
     return "\n".join([
-        f"Python {platform.python_version()}, TensorFlow {tf.__version__}, Keras {keras.__version__}, "
-        f"ferkit {ferkit.__version__}",
+        f"Python {platform.python_version()}{tensorflow}, Keras {keras.__version__} "
+        f"({keras.backend.backend()} backend), ferkit {ferkit.__version__}",
         accelerator,
     ])
