@@ -40,7 +40,9 @@ import numpy as np
 from ferkit import data
 
 PROTOCOLS = ("carveout", "canonical")
-DATASETS = ("sample", "fer2013", "rafdb")
+DATASETS = ("sample", "fer2013", "rafdb", "rafdb_without_disgust")
+EXCLUDED_CLASSES = {"rafdb_without_disgust": ("disgust",)}
+"""Datasets that leave classes out: Matijasevic trains and tests on RAF-DB without disgust."""
 RESULTS_DIRECTORY = Path(__file__).resolve().parent.parent / "results"
 CARVEOUT_FRACTION = 0.1
 
@@ -175,16 +177,17 @@ def split_for_protocol(dataset, protocol, data_path=None, seed=0, max_train_imag
 
     _check("dataset", dataset, DATASETS)
     _check("protocol", protocol, PROTOCOLS)
-    if dataset == "rafdb" and protocol == "canonical":
+    rafdb = dataset.startswith("rafdb")
+    if rafdb and protocol == "canonical":
         raise ValueError("protocol: RAF-DB has only a train and a test split, so there is nothing to select "
                          "on but a carve-out of train; use protocol='carveout'.")
-    report_split = "test" if dataset == "rafdb" else "public_test"
+    report_split = "test" if rafdb else "public_test"
 
     def load(split):
         if dataset == "sample":
             return data.load_sample(split)
-        if dataset == "rafdb":
-            return data.load_rafdb(data_path, split)
+        if rafdb:
+            return data.load_rafdb(data_path, split, exclude=EXCLUDED_CLASSES.get(dataset, ()))
         return data.load_fer2013(data_path, split)
 
     train_images, train_labels = load("train")
@@ -217,8 +220,8 @@ def run(name, dataset="sample", data_path=None, protocol=None, epochs=None, batc
         checkpoint_dir=None):
     """Run experiment ``name`` and write its record; return the record (a dict).
 
-    ``dataset`` is ``"sample"``, ``"fer2013"`` or ``"rafdb"`` (read from ``data_path``
-    or ``$FERKIT_DATA``). ``protocol`` defaults to :func:`default_protocol`. ``epochs``/``batch_size`` override the experiment's (the record keeps
+    ``dataset`` is one of :data:`DATASETS` (real data is read from ``data_path`` or
+    ``$FERKIT_DATA``). ``protocol`` defaults to :func:`default_protocol`. ``epochs``/``batch_size`` override the experiment's (the record keeps
     both). ``max_train_images`` trims the training split to a seeded, stratified subset for
     quick checks. ``precision`` is a policy for :func:`ferkit.train.set_precision`
     (``"float32"``, ``"mixed_float16"``, ``"mixed_bfloat16"`` or ``"auto"``).

@@ -112,4 +112,4 @@ def test_lesson_07_runs_on_rafdb(outside_ci, tmp_path, monkeypatch):
     printed = "".join(output.get("text", "") for cell in executed.cells if cell.cell_type == "code"
                       for output in cell.outputs)
     assert "RAF-DB, report part = test" in printed
-    assert "no real run on RAF-DB is recorded yet" in printed
+    assert "RAF-DB without disgust: no real run recorded yet" in printed

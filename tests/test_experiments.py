@@ -115,6 +115,18 @@ def test_rafdb_selects_on_a_carveout_and_reports_its_test_split(rafdb_folder):
         experiments.split_for_protocol("rafdb", "canonical", data_path=rafdb_folder)
 
 
+def test_rafdb_without_disgust_leaves_disgust_out_of_every_part(rafdb_folder):
+    parts, names = experiments.split_for_protocol("rafdb_without_disgust", "carveout", data_path=rafdb_folder)
+    with_disgust, _ = experiments.split_for_protocol("rafdb", "carveout", data_path=rafdb_folder)
+    disgust = experiments.data.EMOTIONS.index("disgust")
+    assert (with_disgust["train"][1] == disgust).any()  # there was something to leave out
+    for part, (_, labels) in parts.items():
+        assert disgust not in labels, part
+    assert sum(len(labels) for _, labels in parts.values()) == sum(
+        (labels != disgust).sum() for _, labels in with_disgust.values())
+    assert names["report"] == "test"
+
+
 @pytest.mark.slow
 def test_a_run_on_rafdb_resizes_its_faces_and_writes_its_own_record(rafdb_folder, tmp_path):
     record = experiments.run("bedi_cnn", dataset="rafdb", data_path=rafdb_folder, epochs=1,
