@@ -221,8 +221,8 @@ def run(name, dataset="sample", data_path=None, protocol=None, epochs=None, batc
     """Run experiment ``name`` and write its record; return the record (a dict).
 
     ``dataset`` is one of :data:`DATASETS` (real data is read from ``data_path`` or
-    ``$FERKIT_DATA``). ``protocol`` defaults to :func:`default_protocol`. ``epochs``/``batch_size`` override the experiment's (the record keeps
-    both). ``max_train_images`` trims the training split to a seeded, stratified subset for
+    ``$FERKIT_DATA``). ``protocol`` defaults to :func:`default_protocol`.
+    ``epochs``/``batch_size`` override the experiment's (the record keeps both). ``max_train_images`` trims the training split to a seeded, stratified subset for
     quick checks. ``precision`` is a policy for :func:`ferkit.train.set_precision`
     (``"float32"``, ``"mixed_float16"``, ``"mixed_bfloat16"`` or ``"auto"``).
     ``checkpoint_dir`` keeps the selected model (``best.keras``) and ``history.csv``
