@@ -87,11 +87,21 @@ def copy_book_sources(destination):
     if destination.exists():
         shutil.rmtree(destination)
     shutil.copytree(ROOT, destination, ignore=shutil.ignore_patterns(*_NOT_COPIED))
-    config_path = destination / "_config.yml"
-    config = yaml.safe_load(config_path.read_text())
-    config.setdefault("execute", {})["execute_notebooks"] = "off"
-    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+    write_config(destination / "_config.yml", execute_notebooks="off")
     return destination
+
+
+def write_config(path, execute_notebooks):
+    """Write the book's ``_config.yml`` to ``path`` with ``execute.execute_notebooks`` replaced; return it.
+
+    ``execute_notebooks`` is Jupyter Book's setting: ``"force"`` (as ``make course`` on the
+    sample) or ``"off"`` (notebooks published as they are).
+    """
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    config.setdefault("execute", {})["execute_notebooks"] = execute_notebooks
+    path = Path(path)
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
 
 
 def execute_lessons(source, fast=False, lessons=None):
@@ -120,12 +130,21 @@ def execute_lessons(source, fast=False, lessons=None):
     return seconds
 
 
-def build_book(source=ROOT, output=ROOT):
-    """Build the HTML book from ``source`` into ``output/_build/html``; return the process's exit code."""
+def book_command(source=ROOT, output=ROOT, config=None):
+    """The ``jupyter-book build`` command line of the course: every page, and any warning fails it.
+
+    It builds ``source`` into ``output/_build/html``; ``config`` replaces ``source``'s
+    ``_config.yml`` (see :func:`write_config`).
+    """
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
     command = [str(jupyter_book), "build", str(source), "--path-output", str(output), "--all",
                "--warningiserror", "--keep-going"]
-    return subprocess.run(command, cwd=source).returncode
+    return command if config is None else [*command, "--config", str(config)]
+
+
+def build_book(source=ROOT, output=ROOT):
+    """Build the HTML book from ``source`` into ``output/_build/html``; return the process's exit code."""
+    return subprocess.run(book_command(source, output), cwd=source).returncode
 
 
 def parse_arguments(arguments=None):

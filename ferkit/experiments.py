@@ -222,7 +222,8 @@ def run(name, dataset="sample", data_path=None, protocol=None, epochs=None, batc
 
     ``dataset`` is one of :data:`DATASETS` (real data is read from ``data_path`` or
     ``$FERKIT_DATA``). ``protocol`` defaults to :func:`default_protocol`.
-    ``epochs``/``batch_size`` override the experiment's (the record keeps both). ``max_train_images`` trims the training split to a seeded, stratified subset for
+    ``epochs``/``batch_size`` override the experiment's (the record keeps both).
+    ``max_train_images`` trims the training split to a seeded, stratified subset for
     quick checks. ``precision`` is a policy for :func:`ferkit.train.set_precision`
     (``"float32"``, ``"mixed_float16"``, ``"mixed_bfloat16"`` or ``"auto"``).
     ``checkpoint_dir`` keeps the selected model (``best.keras``) and ``history.csv``
@@ -436,17 +437,19 @@ def main(arguments=None):
     parser = argparse.ArgumentParser(prog="python -m ferkit.experiments", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("list", help="list the experiments and their settings")
-    runner = commands.add_parser("run", help="run one experiment and write its record")
-    runner.add_argument("name")
-    runner.add_argument("--dataset", choices=DATASETS, default="sample")
-    runner.add_argument("--data", dest="data_path", default=None,
+    # What run and evaluate both take: the experiment, its data and protocol, the run's settings.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("name")
+    common.add_argument("--data", dest="data_path", default=None,
                         help="the dataset's CSV or folder (default: $FERKIT_DATA/fer2013 or $FERKIT_DATA/rafdb)")
-    runner.add_argument("--protocol", choices=PROTOCOLS, default=None)
-    runner.add_argument("--epochs", type=int, default=None)
-    runner.add_argument("--batch-size", type=int, default=None)
-    runner.add_argument("--seed", type=int, default=0)
+    common.add_argument("--protocol", choices=PROTOCOLS, default=None)
+    common.add_argument("--epochs", type=int, default=None)
+    common.add_argument("--batch-size", type=int, default=None)
+    common.add_argument("--seed", type=int, default=0)
+    common.add_argument("--results", dest="results_directory", default=None)
+    runner = commands.add_parser("run", parents=[common], help="run one experiment and write its record")
+    runner.add_argument("--dataset", choices=DATASETS, default="sample")
     runner.add_argument("--max-train-images", type=int, default=None)
-    runner.add_argument("--results", dest="results_directory", default=None)
     runner.add_argument("--precision", default="float32",
                         choices=("float32", "mixed_float16", "mixed_bfloat16", "auto"),
                         help="dtype policy the model is built under (auto: mixed_float16 on a GPU)")
@@ -454,17 +457,13 @@ def main(arguments=None):
     runner.add_argument("--verbose", type=int, choices=(0, 1, 2), default=None,
                         help="Keras progress output: 0 silent, 1 progress bar, 2 one line per epoch")
     evaluator = commands.add_parser(
-        "evaluate", help="write the record of a run that stopped early, from its best.keras and history.csv")
-    evaluator.add_argument("name")
+        "evaluate", parents=[common],
+        help="write the record of a run that stopped early, from its best.keras and history.csv",
+        description="Write the record of a run that stopped early, from its best.keras and history.csv. "
+                    "--epochs, --batch-size and --seed must be the ones the run was started with.")
     evaluator.add_argument("--checkpoint", required=True, help="the run's best.keras")
     evaluator.add_argument("--history", dest="history_csv", required=True, help="the run's history.csv")
     evaluator.add_argument("--dataset", choices=DATASETS, default="fer2013")
-    evaluator.add_argument("--data", dest="data_path", default=None)
-    evaluator.add_argument("--protocol", choices=PROTOCOLS, default=None)
-    evaluator.add_argument("--epochs", type=int, default=None, help="the epochs the run was started with")
-    evaluator.add_argument("--batch-size", type=int, default=None)
-    evaluator.add_argument("--seed", type=int, default=0)
-    evaluator.add_argument("--results", dest="results_directory", default=None)
     evaluator.add_argument("--note", default=None, help="why the run stopped, where it ran")
     options = parser.parse_args(arguments)
     command = "python -m ferkit.experiments " + " ".join(shlex.quote(a) for a in (arguments or sys.argv[1:]))

@@ -24,13 +24,14 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
 import pytest
 import yaml
+
+from ferkit import course
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
@@ -65,19 +66,15 @@ def toc_files(toc=TOC):
 def build_book(output: Path, execute_notebooks: str):
     """Build the book into ``output/_build/html`` with ``execute_notebooks`` overridden.
 
-    Runs ``jupyter-book build`` with ``--warningiserror --keep-going`` (as ``make course``)
-    and a copy of ``_config.yml`` in ``output``. Returns ``(html_folder, returncode, log, seconds)``.
+    Runs ``make course``'s own command (:func:`ferkit.course.book_command`: any warning fails
+    it) with a copy of ``_config.yml`` in ``output``. Returns ``(html_folder, returncode, log,
+    seconds)``.
     """
     output.mkdir(parents=True, exist_ok=True)
-    config = yaml.safe_load((ROOT / "_config.yml").read_text())
-    config["execute"]["execute_notebooks"] = execute_notebooks
-    config_path = output / "_config.yml"
-    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
-    jupyter_book = Path(sys.executable).with_name("jupyter-book")
-    if not jupyter_book.exists():
+    config_path = course.write_config(output / "_config.yml", execute_notebooks)
+    command = course.book_command(ROOT, output, config=config_path)
+    if not Path(command[0]).exists():
         pytest.skip("jupyter-book is not installed: pip install -c constraints.txt -e '.[course]'")
-    command = [str(jupyter_book), "build", str(ROOT), "--path-output", str(output),
-               "--config", str(config_path), "--warningiserror", "--keep-going"]
     started = time.perf_counter()
     process = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
                              timeout=BUILD_TIMEOUT_SECONDS[execute_notebooks])
