@@ -20,11 +20,11 @@ $(INSTALLED): pyproject.toml constraints.txt
 test: $(INSTALLED)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# DATA_SOURCE=auto runs the real experiments when $$FERKIT_DATA holds fer2013/ (see ferkit/course.py);
+# DATA_SOURCE=auto runs the real experiments when $$FERKIT_DATA holds fer2013/ (see tools/course.py);
 # DATA_SOURCE=sample forces the sample; FAST=1 keeps the lessons' quick recipes on real data.
 DATA_SOURCE ?= auto
 course: $(INSTALLED)
-	$(PY) -m ferkit.course --data-source $(DATA_SOURCE) $(if $(FAST),--fast)
+	$(PY) -m tools.course --data-source $(DATA_SOURCE) $(if $(FAST),--fast)
 
 bench: $(INSTALLED)
 	for script in bench/*.py; do $(PY) $$script || exit 1; done

@@ -23,7 +23,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-from ferkit import data, evaluate, experiments, pretrained  # noqa: E402
+from ferkit import data, evaluate, pretrained  # noqa: E402
 
 TTA_MODES = {"none": {}, "flip": {}, "tencrop": {"crop_size": pretrained.TENCROP_SIZE}}
 
@@ -61,7 +61,7 @@ def main():
     print(f"model: {pretrained.MODEL_PATH.name}, {model.count_params():,} parameters; "
           f"{os.cpu_count()} CPU cores, load average {os.getloadavg()[0]:.1f} at start")
     try:
-        parts, names = experiments.split_for_protocol("fer2013", "carveout")
+        parts, names = data.split_for_protocol("fer2013", "carveout")
     except FileNotFoundError as error:
         print(f"accuracy part skipped: {error}")
     else:

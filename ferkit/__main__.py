@@ -34,9 +34,9 @@ def predict_command(options):
 def main(arguments=None):
     arguments = list(sys.argv[1:] if arguments is None else arguments)
     if arguments[:1] == ["experiments"]:
-        from ferkit import experiments
+        from ferkit import runner
 
-        return experiments.main(arguments[1:])
+        return runner.main(arguments[1:])
     parser = argparse.ArgumentParser(prog="ferkit", description="Facial-expression recognition course tools.")
     commands = parser.add_subparsers(dest="command", required=True)
     predictor = commands.add_parser("predict", help="find faces in a photo and predict their expressions")

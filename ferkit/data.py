@@ -28,6 +28,7 @@ import tempfile
 import warnings
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -598,6 +599,256 @@ def class_counts(labels):
         raise ValueError(f"labels: expected ids 0-{len(EMOTIONS) - 1}, found {labels.min()}..{labels.max()}.")
     counts = np.bincount(labels, minlength=len(EMOTIONS))
     return pd.Series(counts, index=list(EMOTIONS), name="images")
+
+
+# ---------------------------------------------------------------------------
+# The dataset registry: one entry per dataset a lesson or the runner can name
+# ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Dataset:
+    """One dataset the course can load by name: its title, splits, loader and default protocol.
+
+    ``name`` is what lessons pass as ``DATA_SOURCE`` and the runner as ``--dataset``;
+    ``title`` is what tables and figures print. ``excluded`` names classes left out of
+    every split (Matijasevic trains and tests on RAF-DB without disgust). Introduced in
+    lesson 02_fer2013.
+    """
+
+    name: str
+    title: str
+    splits: tuple
+    default_protocol: str
+    real: bool
+    image_shape: tuple
+    excluded: tuple = ()
+
+    def load(self, split, path=None, cache=True):
+        """Load ``split`` as ``(images uint8, labels int64)`` (``path``: see :func:`load_fer2013`, :func:`load_rafdb`)."""
+        _check_choice(f"split (dataset {self.name!r})", split, self.splits)
+        if self.name.startswith("rafdb_sample") or self.name == "sample":
+            height, width, channels = self.image_shape
+            images, labels = load_sample(split, image_size=height, channels=channels, cache=cache)
+        elif self.name.startswith("rafdb"):
+            return load_rafdb(path, split, exclude=self.excluded, cache=cache)
+        else:
+            return load_fer2013(path, split, cache=cache)
+        keep = ~np.isin(labels, list(_emotion_ids(self.excluded, "excluded")))
+        return images[keep], labels[keep]
+
+
+_SAMPLE_TITLE = "sample"
+DATASETS = {
+    "sample": Dataset("sample", _SAMPLE_TITLE, FER2013_SPLITS, "canonical", False, FER2013_IMAGE_SHAPE),
+    "fer2013": Dataset("fer2013", "FER2013", FER2013_SPLITS, "carveout", True, FER2013_IMAGE_SHAPE),
+    "rafdb": Dataset("rafdb", "RAF-DB", RAFDB_SPLITS, "carveout", True, RAFDB_IMAGE_SHAPE),
+    "rafdb_without_disgust": Dataset("rafdb_without_disgust", "RAF-DB without disgust", RAFDB_SPLITS,
+                                     "carveout", True, RAFDB_IMAGE_SHAPE, excluded=("disgust",)),
+    "rafdb_sample": Dataset("rafdb_sample", "sample (RAF-DB style)", RAFDB_SPLITS, "carveout", False,
+                            RAFDB_IMAGE_SHAPE),
+}
+"""Every dataset by name. The sample mimics FER2013's splits; ``rafdb_sample`` is the same
+generated faces in colour at 100x100 with RAF-DB's two splits (its ``test`` is the sample's
+``public_test`` and ``private_test`` together)."""
+
+
+def dataset(name):
+    """The :class:`Dataset` called ``name``; a ``ValueError`` lists the known names otherwise."""
+    _check_choice("dataset", name, tuple(DATASETS))
+    return DATASETS[name]
+
+
+def dataset_title(name):
+    """The name tables print for dataset ``name``, e.g. ``"FER2013"`` for ``"fer2013"``. Lesson 02_fer2013."""
+    return dataset(name).title
+
+
+def load(name, split, path=None, cache=True):
+    """Load ``split`` of dataset ``name`` (a key of :data:`DATASETS`) as ``(images, labels)``.
+
+    The one entry point the lessons use; real datasets come from ``path`` or ``$FERKIT_DATA``.
+    Lesson 02_fer2013.
+    """
+    return dataset(name).load(split, path=path, cache=cache)
+
+
+# ---------------------------------------------------------------------------
+# Protocols: which split trains, which selects, which is reported once
+# ---------------------------------------------------------------------------
+
+CARVEOUT_FRACTION = 0.1
+"""Share of train held out for selection by the carve-out protocols (ours; stratified, seeded)."""
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """How a dataset is split into the parts a run uses: train, selection and report.
+
+    ``selection`` and ``report`` name a split of the dataset, or ``"carve-out"`` (a
+    seeded, stratified share of train) or ``"validation"`` (a share of the pooled data, as a
+    paper describes). ``source`` says whose protocol it is. Introduced in lesson 02_fer2013.
+    """
+
+    name: str
+    description: str
+    source: str
+    selection: str
+    report: dict
+    needs: tuple = ()
+    validation_fraction: float = CARVEOUT_FRACTION
+
+
+PROTOCOLS = {
+    "carveout": Protocol(
+        "carveout", "select on a 10 % stratified carve-out of train, report the test split once",
+        "ours: the clean protocol for data without PrivateTest", "carve-out",
+        {"fer2013": "public_test", "sample": "public_test", "rafdb": "test"}),
+    "canonical": Protocol(
+        "canonical", "select on PublicTest, report PrivateTest once",
+        "the FER2013 challenge's own split of its test data", "public_test",
+        {"fer2013": "private_test", "sample": "private_test"}, needs=("public_test", "private_test")),
+    "barbagallo": Protocol(
+        "barbagallo", "select on PrivateTest, report PublicTest (the challenge's roles swapped)",
+        "Barbagallo, section 2", "private_test",
+        {"fer2013": "public_test", "sample": "public_test"}, needs=("public_test", "private_test")),
+    "qutub_atay": Protocol(
+        "qutub_atay", "select on a carve-out of train, report PublicTest and PrivateTest together "
+                      "(FER2013's 7,178 test images) or RAF-DB's test split",
+        "Qutub & Atay, section 3 (the size of their validation split is not stated: 10 % is ours)",
+        "carve-out", {"fer2013": "test", "sample": "test", "rafdb": "test"},
+        needs=("public_test", "private_test")),
+    "matijasevic": Protocol(
+        "matijasevic", "pool RAF-DB's images and split them 80/20 into training and validation; "
+                       "report the validation accuracy of the last epoch",
+        "Matijasevic, section 3", "validation", {"rafdb": "validation"}, validation_fraction=0.2),
+}
+"""Every protocol by name: ours (``carveout``, the default for data without PrivateTest), the
+challenge's (``canonical``) and the papers' own, so that a paper's table can be rebuilt on
+the paper's split. A paper's number and ours compare only when the protocols match."""
+
+
+def _protocol_family(dataset_name):
+    """The key of :attr:`Protocol.report` that applies to a dataset: fer2013, sample or rafdb."""
+    if dataset_name.startswith("rafdb"):
+        return "rafdb"
+    return dataset_name
+
+
+def default_protocol(dataset_name):
+    """The protocol a lesson or run uses unless told otherwise: ``carveout`` for FER2013 and RAF-DB,
+    ``canonical`` for the sample, which has both test splits. Lesson 02_fer2013."""
+    return dataset(dataset_name).default_protocol
+
+
+def check_protocol(dataset_name, protocol, path=None):
+    """Raise a ``ValueError`` naming what is missing when ``protocol`` cannot be built on the data.
+
+    Checks that the protocol applies to the dataset (RAF-DB has no PublicTest, Matijasevic's
+    split is RAF-DB's only) and, for FER2013, that the user's copy holds the splits the protocol
+    needs (a copy without PrivateTest cannot select or report on it). Lesson 02_fer2013.
+    """
+    _check_choice("protocol", protocol, tuple(PROTOCOLS))
+    chosen = PROTOCOLS[protocol]
+    family = _protocol_family(dataset(dataset_name).name)
+    workable = [name for name, entry in PROTOCOLS.items() if family in entry.report]
+    if family not in chosen.report:
+        raise ValueError(
+            f"protocol {protocol!r} ({chosen.source}) does not apply to {dataset_title(dataset_name)}; "
+            f"protocols for it: {workable}.")
+    if dataset_name == "fer2013":
+        for split in chosen.needs:
+            try:
+                load("fer2013", split, path)
+            except ValueError as error:
+                raise ValueError(
+                    f"protocol {protocol!r} needs FER2013's {split} split, which your copy cannot give "
+                    f"({error}); use protocol='carveout' (select on a carve-out of train, report "
+                    f"public_test).") from error
+
+
+def split_for_protocol(dataset_name, protocol=None, path=None, seed=0, max_train_images=None):
+    """Load ``dataset_name`` and split it by ``protocol`` (default: :func:`default_protocol`).
+
+    Returns ``(parts, split_names)``: ``parts`` is ``{"train": (x, y), "selection": (x, y),
+    "report": (x, y)}``; ``split_names`` names where each part comes from, e.g. ``"train minus
+    10% stratified carve-out (seed 0)"``. "Select" means: the epoch kept is the one with the
+    lowest loss on the selection part; the report part is predicted once, by that model.
+    ``max_train_images`` keeps a seeded, stratified subset of the training part
+    (:func:`stratified_subset`). Introduced in lesson 02_fer2013.
+    """
+    from sklearn.model_selection import train_test_split
+
+    entry = dataset(dataset_name)
+    protocol = protocol or entry.default_protocol
+    check_protocol(dataset_name, protocol, path)
+    chosen = PROTOCOLS[protocol]
+    report_split = chosen.report[_protocol_family(dataset_name)]
+
+    def part(indices, images, labels):
+        return images[indices], labels[indices]
+
+    if chosen.selection == "validation":  # Matijasevic: pool everything, split 80/20
+        pooled = [entry.load(split, path) for split in entry.splits]
+        images = np.concatenate([images for images, _ in pooled])
+        labels = np.concatenate([labels for _, labels in pooled])
+        train_indices, validation_indices = train_test_split(
+            np.arange(len(labels)), test_size=chosen.validation_fraction, stratify=labels, random_state=seed)
+        parts = {"train": part(np.sort(train_indices), images, labels),
+                 "selection": part(np.sort(validation_indices), images, labels)}
+        parts["report"] = parts["selection"]
+        share = f"{chosen.validation_fraction:.0%}"
+        names = {"train": f"{1 - chosen.validation_fraction:.0%} of all {entry.title} images (seed {seed})",
+                 "selection": f"{share} validation split of all {entry.title} images (seed {seed})",
+                 "report": f"the same {share} validation split, last epoch (Matijasevic's protocol)"}
+        if max_train_images is not None and max_train_images < len(parts["train"][1]):
+            parts["train"] = stratified_subset(*parts["train"], max_train_images, seed)
+            names["train"] += f", stratified subset of {max_train_images:,}"
+    else:
+        images, labels = entry.load("train", path)
+        cut = ""
+        if max_train_images is not None and max_train_images < len(labels):
+            images, labels = stratified_subset(images, labels, max_train_images, seed)
+            cut = f", train cut to a stratified {len(labels):,} first"
+        names = {"train": f"train cut to a stratified {len(labels):,} (seed {seed})" if cut else "train"}
+        if chosen.selection == "carve-out":
+            fit_indices, selection_indices = train_test_split(
+                np.arange(len(labels)), test_size=chosen.validation_fraction, stratify=labels,
+                random_state=seed)
+            parts = {"train": part(np.sort(fit_indices), images, labels),
+                     "selection": part(np.sort(selection_indices), images, labels)}
+            share = f"{chosen.validation_fraction:.0%}"
+            names = {"train": f"train minus {share} stratified carve-out (seed {seed}){cut}",
+                     "selection": f"{share} stratified carve-out of train (seed {seed}){cut}"}
+        else:
+            parts = {"train": (images, labels), "selection": entry.load(chosen.selection, path)}
+            names["selection"] = chosen.selection
+        parts["report"] = entry.load(report_split, path)
+        names["report"] = report_split
+    return parts, names
+
+
+def trim_parts(parts, split_names, sizes, seed=0):
+    """Keep a seeded, stratified subset of some parts; the one trimming every lesson's ``FAST`` uses.
+
+    ``parts`` and ``split_names`` are what :func:`split_for_protocol` returns; ``sizes`` maps a
+    part name to the most images it keeps, e.g. ``{"train": 3000, "selection": 600}`` (parts
+    not named, and parts already small enough, are kept whole). Returns new ``(parts,
+    split_names)``; each trimmed part's name says so, e.g. ``"public_test, stratified subset
+    of 600"``. Each class keeps its share (:func:`stratified_subset`), so a trimmed part is
+    never one class only, as ``images[:n]`` of a class-sorted dataset would be.
+    Introduced in lesson 02_fer2013.
+    """
+    unknown = set(sizes) - set(parts)
+    if unknown:
+        raise ValueError(f"sizes: expected part names from {sorted(parts)}, found {sorted(unknown)}.")
+    parts, split_names = dict(parts), dict(split_names)
+    for name, count in sizes.items():
+        images, labels = parts[name]
+        if count is None or count >= len(labels):
+            continue
+        parts[name] = stratified_subset(images, labels, count, seed)
+        split_names[name] = f"{split_names[name]}, stratified subset of {count:,}"
+    return parts, split_names
 
 
 # ---------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Shared test set-up: a quiet TensorFlow, a headless matplotlib, an isolated cache."""
 
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -8,6 +9,8 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("MPLBACKEND", "Agg")
+# The repository's tools (tools/course.py, the book build) import as ``tools``.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 # One cache for the whole run, outside the user's ~/.cache: the generated sample is
 # made once per run and every test sees the same arrays.
 os.environ["FERKIT_CACHE"] = tempfile.mkdtemp(prefix="ferkit-test-cache-")

@@ -31,7 +31,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 import yaml
 
-from ferkit import course
+from tools import course
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
@@ -66,7 +66,7 @@ def toc_files(toc=TOC):
 def build_book(output: Path, execute_notebooks: str):
     """Build the book into ``output/_build/html`` with ``execute_notebooks`` overridden.
 
-    Runs ``make course``'s own command (:func:`ferkit.course.book_command`: any warning fails
+    Runs ``make course``'s own command (:func:`tools.course.book_command`: any warning fails
     it) with a copy of ``_config.yml`` in ``output``. Returns ``(html_folder, returncode, log,
     seconds)``.
     """

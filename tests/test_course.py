@@ -1,4 +1,4 @@
-"""`make course` (ferkit.course): which data the course runs on, and the real-data path.
+"""`make course` (tools.course): which data the course runs on, and the real-data path.
 
 The sample path is the executed book build of tests/test_book.py. Here the
 real-data path runs on the generated sample written in FER2013's folder layout,
@@ -9,7 +9,8 @@ import nbformat
 import pytest
 import yaml
 
-from ferkit import course, data, experiments
+from ferkit import data, experiments
+from tools import course
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from ferkit import __main__ as command_line
-from ferkit import data, evaluate, experiments, models, pretrained
+from ferkit import data, evaluate, models, pretrained, runner
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +97,7 @@ def card_accuracy():
 
 @pytest.mark.skipif(not pretrained.MODEL_PATH.exists(), reason="the reference model has not been shipped")
 def test_model_card_agrees_with_the_record():
-    record = experiments.load_record("reference", "fer2013")
+    record = runner.load_record("reference", "fer2013")
     assert record["reported_split"] == "public_test" and record["selection_split"].startswith("10%")
     assert card_accuracy() == pytest.approx(record["accuracy"], abs=5e-5)
 

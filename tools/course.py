@@ -1,5 +1,8 @@
 """The main job of the course (``make course``): execute every lesson and build the book.
 
+A tool of the repository, not part of the ``ferkit`` library that students import; run it
+from the repository's root as ``python -m tools.course`` (``make course`` does).
+
 On the generated sample (the default), Jupyter Book executes each notebook
 listed in ``_toc.yml`` itself, always afresh (``execute_notebooks: force`` in
 ``_config.yml``), and a failing cell fails the build.
@@ -148,7 +151,7 @@ def build_book(source=ROOT, output=ROOT):
 
 
 def parse_arguments(arguments=None):
-    parser = argparse.ArgumentParser(prog="python -m ferkit.course", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.course", description=__doc__.split("\n")[0])
     parser.add_argument("--data-source", choices=("auto", "sample", "fer2013"), default="auto",
                         help="auto (default): fer2013 when $FERKIT_DATA/fer2013 exists, else the sample")
     parser.add_argument("--fast", action="store_true",

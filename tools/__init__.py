@@ -1,0 +1,1 @@
+"""Tools of the repository (the book build, the student release): not part of the ferkit library."""
