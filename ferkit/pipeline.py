@@ -150,6 +150,38 @@ def to_float(images, channels=None):
     return tf.image.rgb_to_grayscale(images)
 
 
+def model_input(model):
+    """What images ``model`` expects: ``(image_size, channels)``, e.g. ``((96, 96), 3)``.
+
+    ``image_size`` is ``None`` when the model takes any size; ``channels`` may be ``None``
+    too. The one place that reads a model's input shape: :mod:`ferkit.train`,
+    :mod:`ferkit.evaluate`, :mod:`ferkit.introspect` and :mod:`ferkit.plots` ask here.
+    Introduced in lesson 02_fer2013.
+    """
+    shape = model.input_shape
+    if isinstance(shape, list):
+        raise ValueError(f"model: expected a model with one image input, found {len(shape)} inputs")
+    if len(shape) != 4:
+        raise ValueError(f"model: expected an image input (N, H, W, C), found input shape {shape}")
+    height, width, channels = shape[1:4]
+    image_size = (height, width) if height is not None and width is not None else None
+    return image_size, channels
+
+
+def prepare_images(images, model):
+    """Turn uint8 (or float in [0, 1]) images into the float32 batch ``model`` expects.
+
+    The same steps as a batch of :func:`make_dataset`: resized to the model's input size
+    and its channel count (grey repeated to RGB, or RGB to grey) when the model asks for
+    it, scaled to [0, 1]. Introduced in lesson 02_fer2013.
+    """
+    image_size, channels = model_input(model)
+    images = np.asarray(images)
+    if images.ndim != 4 or images.shape[-1] not in (1, 3):
+        raise ValueError(f"images: expected a batch of shape (N, H, W, 1 or 3), found shape {images.shape}")
+    return to_float(resize_images(images, image_size), channels if channels in (1, 3) else None)
+
+
 def _resize_images_without_tensorflow(images, image_size):
     images = np.asarray(images)
     if image_size is None or tuple(images.shape[-3:-1]) == image_size:
