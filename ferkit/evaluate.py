@@ -13,7 +13,7 @@ from sklearn import metrics
 
 from ferkit.augment import ten_crop
 from ferkit.data import EMOTIONS
-from ferkit.pipeline import resize_images, to_float
+from ferkit.pipeline import model_input, prepare_images
 
 TTA_MODES = ("none", "flip", "tencrop")
 
@@ -22,16 +22,9 @@ SOURCE_RECORDED = "ours (recorded real run)"
 SOURCE_THIS_RUN = "ours (this run, sample)"
 
 
-def _model_input(model):
-    shape = model.input_shape
-    height, width, channels = shape[1:4]
-    size = (height, width) if height is not None and width is not None else None
-    return size, channels
-
-
-def _probabilities(model, images, size, channels):
+def _probabilities(model, images):
     """Model probabilities for one chunk of images (uint8 or float in [0, 1])."""
-    batch = to_float(resize_images(images, size), channels)
+    batch = prepare_images(images, model)
     probabilities = np.asarray(model.predict_on_batch(batch), dtype=np.float32)
     sums = probabilities.sum(axis=1)
     if probabilities.ndim != 2 or not np.allclose(sums, 1.0, atol=1e-2):
@@ -74,7 +67,7 @@ def predict(model, images, batch_size=256, tta="none", crop_size=None):
         raise ValueError(f"images: expected shape (N, H, W, C), found {images.shape}")
     if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"batch_size: expected a positive int, found {batch_size!r}")
-    size, channels = _model_input(model)
+    size, _ = model_input(model)
     if tta == "tencrop" and crop_size is None:
         if size is None or size[0] != size[1] or size[0] >= min(images.shape[1:3]):
             raise ValueError(
@@ -87,15 +80,15 @@ def predict(model, images, batch_size=256, tta="none", crop_size=None):
     for start in range(0, len(images), batch_size):
         chunk = images[start : start + batch_size]
         if tta == "none":
-            probabilities = _probabilities(model, chunk, size, channels)
+            probabilities = _probabilities(model, chunk)
         elif tta == "flip":
             probabilities = (
-                _probabilities(model, chunk, size, channels)
-                + _probabilities(model, chunk[:, :, ::-1], size, channels)
+                _probabilities(model, chunk)
+                + _probabilities(model, chunk[:, :, ::-1])
             ) / 2.0
         else:
             crops = ten_crop(chunk, crop_size)
-            probabilities = sum(_probabilities(model, crop, size, channels) for crop in crops) / 10.0
+            probabilities = sum(_probabilities(model, crop) for crop in crops) / 10.0
         chunks.append(probabilities)
     if not chunks:
         return np.zeros((0, model.output_shape[-1]), dtype=np.float32)

@@ -18,8 +18,10 @@ import math
 import numpy as np
 from matplotlib.figure import Figure
 
+from ferkit import introspect
 from ferkit.conv import convolve2d, pool2d
 from ferkit.data import EMOTIONS
+from ferkit.pipeline import to_float
 
 __all__ = [
     "show_images",
@@ -30,7 +32,6 @@ __all__ = [
     "augmentation_examples",
     "filters",
     "feature_maps",
-    "gradcam_heatmap",
     "gradcam",
     "misclassified",
     "prediction_figure",
@@ -339,19 +340,20 @@ def confusion_matrices(y_true, y_pred, title: str = "Confusion matrix") -> Figur
 
     Rows are the true classes, columns the predicted ones; the normalised
     panel's diagonal is each class's recall. ``y_pred`` may be class ids or
-    probability rows. Computed with ``sklearn.metrics.confusion_matrix``
+    probability rows. The matrices are :func:`ferkit.evaluate.confusion_matrix`'s,
     over all seven classes, drawn like Qutub & Atay's Figures 6-10.
     Introduced in lesson 08_evaluation.
     """
-    from sklearn.metrics import ConfusionMatrixDisplay, confusion_matrix
+    from sklearn.metrics import ConfusionMatrixDisplay
+
+    from ferkit.evaluate import confusion_matrix
 
     y_true = _check_class_ids(y_true, "y_true")
     y_pred = _check_class_ids(y_pred, "y_pred")
     if len(y_true) != len(y_pred):
         raise ValueError(f"y_pred: expected {len(y_true)} predictions like y_true, found {len(y_pred)}")
-    counts = confusion_matrix(y_true, y_pred, labels=range(len(EMOTIONS)))
-    row_sums = counts.sum(axis=1, keepdims=True)
-    normalised = np.divide(counts, row_sums, out=np.zeros(counts.shape), where=row_sums > 0)
+    counts = confusion_matrix(y_true, y_pred).to_numpy()
+    normalised = confusion_matrix(y_true, y_pred, normalize="true").to_numpy()
 
     figure = Figure(figsize=(13, 5.6), layout="constrained")
     raw_ax, normalised_ax = figure.subplots(1, 2)
@@ -399,14 +401,6 @@ def misclassified(images, y_true, probabilities, count: int = 16, columns: int =
 # Augmentation
 # ---------------------------------------------------------------------------
 
-def _as_unit_float(images) -> np.ndarray:
-    """uint8 images -> float32 in [0, 1]; float images are kept (as float32)."""
-    images = np.asarray(images)
-    if images.dtype == np.uint8:
-        return images.astype(np.float32) / 255.0
-    return images.astype(np.float32)
-
-
 def augmentation_examples(images, augment, samples: int = 4, variants: int = 5, seed: int = 0,
                           title: str = "Augmentation examples") -> Figure:
     """Return originals in the first column and ``variants`` augmented versions beside them.
@@ -423,7 +417,7 @@ def augmentation_examples(images, augment, samples: int = 4, variants: int = 5, 
         raise ValueError(f"samples, variants: expected positive integers, found {samples}, {variants}")
     rng = np.random.default_rng(seed)
     chosen = np.sort(rng.choice(len(images), size=min(samples, len(images)), replace=False))
-    originals = _as_unit_float(images[chosen])
+    originals = np.asarray(to_float(images[chosen]))
     augmented = [np.asarray(augment(originals, training=True)) for _ in range(variants)]
 
     figure = Figure(figsize=(1.6 * (variants + 1), 1.7 * len(chosen) + 0.5), layout="constrained")
@@ -440,105 +434,6 @@ def augmentation_examples(images, augment, samples: int = 4, variants: int = 5, 
 # Inside a model: filters, feature maps, Grad-CAM, predictions
 # ---------------------------------------------------------------------------
 
-def _is_conv(layer) -> bool:
-    import keras
-
-    return isinstance(layer, (keras.layers.Conv2D, keras.layers.DepthwiseConv2D, keras.layers.SeparableConv2D))
-
-
-def _layers_within(layer):
-    """Yield the layers inside ``layer`` (a model or a layer), depth first, in order."""
-    for inner in getattr(layer, "layers", []):
-        yield inner
-        yield from _layers_within(inner)
-
-
-def _find_layer(model, layer_name: str | None, last: bool):
-    """Return the named layer, or the first (``last=False``) or last convolution layer."""
-    layers = list(_layers_within(model))
-    if layer_name is not None:
-        for layer in layers:
-            if layer.name == layer_name:
-                return layer
-        raise ValueError(
-            f"layer_name: expected the name of a layer of model {model.name!r}, found {layer_name!r}; "
-            f"its layers are {[layer.name for layer in layers]}"
-        )
-    convolutions = [layer for layer in layers if _is_conv(layer)]
-    if not convolutions:
-        raise ValueError(f"model: expected at least one convolution layer in {model.name!r}, found none")
-    return convolutions[-1] if last else convolutions[0]
-
-
-def _model_input(model, images):
-    """Turn a uint8 or float image batch into the float32 tensor ``model`` expects.
-
-    The same steps as :func:`ferkit.pipeline.make_dataset`: uint8 scaled to
-    [0, 1]; resized, and grey repeated to RGB, when the model's input shape
-    asks for it (e.g. a 96x96x3 model shown 48x48x1 faces).
-    """
-    from ferkit.pipeline import resize_images, to_float
-
-    try:
-        expected = tuple(model.inputs[0].shape[1:])
-    except (AttributeError, IndexError, TypeError, ValueError):
-        expected = ()
-    if len(expected) != 3:
-        return to_float(np.asarray(images))
-    height, width, channels = expected
-    if height and width:
-        images = resize_images(np.asarray(images), (height, width))
-    return to_float(images, channels=channels if channels in (1, 3) else None)
-
-
-def _forward(model, inputs, target):
-    """Run ``model`` on ``inputs``; return ``(output of layer target, model output)``.
-
-    ``target`` may sit inside a nested model (e.g. the backbone of a transfer
-    model). Sequential models run layer by layer; functional models through
-    sub-models cut at ``target`` (or at the nested model that holds it).
-    """
-    import keras
-
-    if isinstance(model, keras.Sequential):
-        activation, x = None, inputs
-        for layer in model.layers:
-            if layer is target:
-                x = activation = layer(x, training=False)
-            elif any(inner is target for inner in _layers_within(layer)):
-                activation, x = _forward(layer, x, target)
-            else:
-                x = layer(x, training=False)
-        return activation, x
-    # A single input as a tensor, not a list of one: the structure callers pass.
-    model_input = model.inputs[0] if len(model.inputs) == 1 else model.inputs
-    if target in model.layers and not isinstance(target, keras.Model):
-        probe = keras.Model(model_input, [target.output, model.output])
-        return probe(inputs, training=False)
-    # The target is a nested model or lies inside one: cut the graph around the
-    # call of that nested model ("container"): before -> container -> after.
-    container = next(layer for layer in model.layers
-                     if layer is target or any(inner is target for inner in _layers_within(layer)))
-    # A nested model's ``.output`` is its own internal tensor; the tensors of its
-    # call inside ``model`` belong to one of its nodes (Keras-internal API).
-    for node in container._inbound_nodes:
-        try:
-            before = keras.Model(model_input, node.input_tensors[0])
-            after = keras.Model(node.output_tensors[0], model.output)
-        except ValueError:
-            continue
-        x = before(inputs, training=False)
-        if container is target:
-            activation = container(x, training=False)
-            return activation, after(activation, training=False)
-        activation, x = _forward(container, x, target)
-        return activation, after(x, training=False)
-    raise ValueError(
-        f"layer_name: cannot cut model {model.name!r} at {container.name!r}, which holds {target.name!r}; "
-        "pass the name of a top-level layer"
-    )
-
-
 def filters(model_or_layer, layer_name: str | None = None, count: int = 64,
             title: str | None = None) -> Figure:
     """Return the kernels of a convolution layer (the first one by default) as small images.
@@ -548,10 +443,9 @@ def filters(model_or_layer, layer_name: str | None = None, count: int = 64,
     that signs and sizes compare across filters. Introduced in lesson
     01_convolution.
     """
-    layer = model_or_layer if _is_conv(model_or_layer) else _find_layer(model_or_layer, layer_name, last=False)
-    kernel = np.asarray(layer.get_weights()[0], dtype=np.float32)
-    if kernel.ndim != 4:
-        raise ValueError(f"layer {layer.name!r}: expected a (kh, kw, in, out) kernel, found shape {kernel.shape}")
+    layer = (introspect.find_layer(model_or_layer, layer_name) if hasattr(model_or_layer, "layers")
+             else model_or_layer)
+    kernel = introspect.filter_weights(layer)
     kernel_h, kernel_w, inputs, outputs = kernel.shape
     shown = min(count, outputs)
     columns = min(8, shown)
@@ -588,15 +482,8 @@ def feature_maps(model, image, layer_name: str | None = None, maps: int = 16,
     channel of the layer's output, brighter where the filter responds more.
     Introduced in lesson 01_convolution.
     """
-    layer = _find_layer(model, layer_name, last=False)
-    image = np.asarray(image)
-    if image.ndim != 3:
-        raise ValueError(f"image: expected one image of shape (H, W, C), found shape {image.shape}")
-    activation, _ = _forward(model, _model_input(model, image[np.newaxis]), layer)
-    activation = np.asarray(activation)[0]
-    if activation.ndim != 3:
-        raise ValueError(f"layer {layer.name!r}: expected a 4-D (N, H, W, C) output, found shape "
-                         f"{(None,) + activation.shape}")
+    layer = introspect.find_layer(model, layer_name, last=False)
+    activation = introspect.activations(model, image, layer.name)
     shown = min(maps, activation.shape[-1])
     columns = min(9, shown + 1)  # the input and 16 maps fill two rows
     rows = math.ceil((shown + 1) / columns)
@@ -627,56 +514,18 @@ def _predict_one(model, image) -> np.ndarray:
     return predict(model, image[np.newaxis]).astype(np.float64)[0]
 
 
-def gradcam_heatmap(model, image, class_index: int | None = None, layer_name: str | None = None) -> np.ndarray:
-    """Return the Grad-CAM heatmap of one image as float32 (H, W) in [0, 1].
-
-    Grad-CAM (Selvaraju et al., 2017): the gradient of the class score with
-    respect to a convolution layer's output (the last one by default),
-    averaged over positions, weighs each channel; the weighted sum of the
-    channels, clipped at zero, is resized to the image and divided by its
-    maximum (all zeros when nothing speaks for the class). ``class_index``
-    defaults to the predicted class; the score is the model's output for
-    it. Introduced in lesson 08_evaluation.
-    """
-    import tensorflow as tf
-
-    image = np.asarray(image)
-    if image.ndim != 3:
-        raise ValueError(f"image: expected one image of shape (H, W, C), found shape {image.shape}")
-    layer = _find_layer(model, layer_name, last=True)
-    inputs = _model_input(model, image[np.newaxis])
-    with tf.GradientTape() as tape:
-        activation, output = _forward(model, inputs, layer)
-        output = tf.cast(output, tf.float32)
-        if class_index is None:
-            class_index = int(tf.argmax(output[0]))
-        if not 0 <= class_index < output.shape[-1]:
-            raise ValueError(f"class_index: expected 0-{output.shape[-1] - 1}, found {class_index}")
-        score = output[0, class_index]
-    gradients = tape.gradient(score, activation)
-    if activation.shape.rank != 4 or gradients is None:
-        raise ValueError(f"layer {layer.name!r}: expected a 4-D output that the prediction depends on")
-    activation = tf.cast(activation, tf.float32)
-    weights = tf.reduce_mean(tf.cast(gradients, tf.float32), axis=(1, 2))  # one weight per channel
-    cam = tf.nn.relu(tf.einsum("bhwc,bc->bhw", activation, weights))[..., tf.newaxis]
-    cam = tf.image.resize(cam, image.shape[:2], method="bilinear")[0, ..., 0].numpy()
-    cam = np.clip(cam, 0.0, None)
-    peak = cam.max()
-    return (cam / peak if peak > 0 else np.zeros_like(cam)).astype(np.float32)
-
-
 def gradcam(model, image, class_index: int | None = None, layer_name: str | None = None,
             opacity: float = 0.45, title: str | None = None) -> Figure:
     """Return three panels: the face, its Grad-CAM heatmap and the two overlaid.
 
-    See :func:`gradcam_heatmap`; the title names the class explained and the
+    See :func:`ferkit.introspect.gradcam_heatmap`; the title names the class explained and the
     model's probability for it. Introduced in lesson 08_evaluation.
     """
-    layer = _find_layer(model, layer_name, last=True)
+    layer = introspect.find_layer(model, layer_name, last=True)
     probabilities = _predict_one(model, image)
     if class_index is None:
         class_index = int(probabilities.argmax())
-    heatmap = gradcam_heatmap(model, image, class_index, layer.name)
+    heatmap = introspect.gradcam_heatmap(model, image, class_index, layer.name)
     figure = Figure(figsize=(9.5, 3.6), layout="constrained")
     face_ax, heat_ax, overlay_ax = figure.subplots(1, 3)
     _show_image(face_ax, image, "face")
@@ -749,7 +598,7 @@ def convolution_figure(image, kernel, stride: int = 1, padding: str = "valid", p
         image = image[..., 0]
     if image.ndim != 2:
         raise ValueError(f"image: expected a grey image (H, W) or (H, W, 1), found shape {image.shape}")
-    image = _as_unit_float(image)
+    image = np.asarray(to_float(image))
     kernel = np.asarray(kernel, dtype=np.float32)
     activation = convolve2d(image, kernel, stride=stride, padding=padding)
     panels = 3 if pooling == "none" else 4
