@@ -30,6 +30,17 @@ def test_only_lessons_that_offer_rafdb_accept_it(monkeypatch):
     assert environment.resolve_data_source("rafdb", choices=("sample", "fer2013", "rafdb")) == "rafdb"
 
 
-def test_describe_names_versions_and_accelerator():
-    text = environment.describe()
-    assert "TensorFlow" in text and "Keras" in text and ("GPU" in text)
+def test_describe_names_versions_and_the_gpus_keras_sees(monkeypatch):
+    import keras
+    import tensorflow as tf
+
+    import ferkit
+    from ferkit import train
+
+    monkeypatch.setattr(train, "gpu_names", lambda: [])
+    versions, accelerator = environment.describe().splitlines()
+    assert f"TensorFlow {tf.__version__}" in versions and f"Keras {keras.__version__}" in versions
+    assert f"({keras.backend.backend()} backend)" in versions and f"ferkit {ferkit.__version__}" in versions
+    assert accelerator == "no GPU: running on the CPU"
+    monkeypatch.setattr(train, "gpu_names", lambda: ["NVIDIA H200", "NVIDIA H200"])
+    assert environment.describe().splitlines()[1] == "GPU: NVIDIA H200, NVIDIA H200"
