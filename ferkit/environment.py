@@ -1,18 +1,58 @@
 """What every lesson checks first: versions, GPU, and which data to use.
 
-Each lesson's first code cell calls :func:`describe` and its parameters cell is
-passed through :func:`resolve_data_source`, so that under CI or nbgrader grading
-the generated sample is always used. Introduced in lesson 01_convolution.
+Each lesson's first code cell imports this module, calls :func:`describe` and passes
+its parameters cell through :func:`resolve_data_source`, so that under CI or nbgrader
+grading the generated sample is always used. Importing it starts TensorFlow without the
+native log lines it would print into the lesson. Introduced in lesson 01_convolution.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 
-# Keep TensorFlow's C++ start-up chatter (CUDA probing on a CPU machine) out of the lessons;
-# set TF_CPP_MIN_LOG_LEVEL=0 before importing ferkit to see it.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@contextlib.contextmanager
+def native_stderr_silenced():
+    """Point file descriptor 2 at ``/dev/null`` for the duration: native libraries' log lines vanish.
+
+    Python's own warnings and exceptions are unaffected (they still reach the caller);
+    only what C++ code writes straight to the descriptor is dropped.
+    """
+    saved = os.dup(2)
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(null)
+        os.close(saved)
+
+
+def _start_tensorflow_quietly():
+    """Import TensorFlow and start its runtime without its C++ start-up lines.
+
+    TensorFlow 2.21 logs to the process's standard error before it reads
+    ``TF_CPP_MIN_LOG_LEVEL`` (oneDNN notices, CUDA probing on a machine without a GPU), and
+    Jupyter shows those lines in the lesson. Starting the runtime here, once, keeps them out.
+    ``FERKIT_NATIVE_LOGS=1`` keeps them. Without TensorFlow (Keras on JAX) nothing happens.
+    """
+    if os.environ.get("FERKIT_NATIVE_LOGS") == "1" or os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow":
+        return
+    with native_stderr_silenced():
+        try:
+            import tensorflow as tf
+        except ImportError:
+            return
+        tf.config.list_physical_devices()
+        tf.constant(0.0).numpy()
+
+
+_start_tensorflow_quietly()
 
 DATA_SOURCES = ("sample", "fer2013")
 

@@ -44,3 +44,16 @@ def test_describe_names_versions_and_the_gpus_keras_sees(monkeypatch):
     assert accelerator == "no GPU: running on the CPU"
     monkeypatch.setattr(train, "gpu_names", lambda: ["NVIDIA H200", "NVIDIA H200"])
     assert environment.describe().splitlines()[1] == "GPU: NVIDIA H200, NVIDIA H200"
+
+
+def test_importing_it_keeps_tensorflow_s_native_start_up_lines_out_of_a_lesson():
+    """TensorFlow writes oneDNN and CUDA notices to file descriptor 2; a notebook would show them."""
+    import subprocess
+    import sys
+
+    quiet = subprocess.run([sys.executable, "-c", "import ferkit.environment, keras; keras.ops.ones(2)"],
+                           capture_output=True, text=True, check=True)
+    assert quiet.stderr == ""
+    loud = subprocess.run([sys.executable, "-c", "import tensorflow as tf; tf.constant(0.0).numpy()"],
+                          capture_output=True, text=True, check=True)
+    assert "I0000" in loud.stderr or "cuda" in loud.stderr.lower()  # what there was to keep out
