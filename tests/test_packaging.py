@@ -5,6 +5,7 @@ environment that borrows this environment's libraries (TensorFlow, NumPy, ...) i
 reinstalling them, and reads the shipped records from there, outside the checkout.
 """
 
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -21,8 +22,12 @@ ROOT = Path(__file__).resolve().parent.parent
 def installed(tmp_path_factory):
     """``(python, working folder)`` of a fresh environment with the wheel installed."""
     work = tmp_path_factory.mktemp("installed")
+    source = work / "source"  # a copy, so that the build's own folders stay out of the checkout
+    shutil.copytree(ROOT / "ferkit", source / "ferkit", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(work / "dist"),
-                    str(ROOT)], check=True, capture_output=True)
+                    str(source)], check=True, capture_output=True)
     (wheel,) = (work / "dist").glob("ferkit-*.whl")
     environment = work / "venv"
     subprocess.run([sys._base_executable, "-m", "venv", "--without-pip", str(environment)], check=True)
