@@ -187,6 +187,21 @@ def most_confused_pairs(y_true, y_pred, top=5, labels=EMOTIONS):
     return pd.DataFrame(rows[:top], columns=["true", "predicted", "count", "share of true class"])
 
 
+def majority_baseline(train_labels, labels):
+    """The accuracy on ``labels`` of always answering the most frequent class of ``train_labels``.
+
+    Returns ``(class_id, accuracy)``. A network that has learned only how often each class
+    occurs scores exactly this: every accuracy should be read against it. Lesson
+    03_shallow_dropout_deep computes it by hand with ``numpy.bincount``; later lessons call this.
+    """
+    train_labels = _labels(train_labels, "train_labels")
+    labels = _labels(labels, "labels")
+    if train_labels.size == 0:
+        raise ValueError("train_labels: expected at least one label, found none")
+    most_frequent = int(np.bincount(train_labels, minlength=len(EMOTIONS)).argmax())
+    return most_frequent, float(np.mean(labels == most_frequent)) if labels.size else float("nan")
+
+
 def result(model, dataset, split, y_true, y_pred, source=SOURCE_THIS_RUN, reference=""):
     """One row for :func:`compare`: our accuracy and macro F1 with where they come from.
 

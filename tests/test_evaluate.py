@@ -204,3 +204,10 @@ def test_papers_registry_never_holds_an_untraceable_number():
     with pytest.raises(ValueError, match="status"):
         papers.ReportedResult("bedi", None, "bedi_cnn", "FER2013", "test", "accuracy", None)
     assert papers.TRAINING_SETUPS["bedi"] == {"optimizer": "adagrad", "epochs": 20, "batch_size": 64}
+
+
+def test_majority_baseline_answers_the_most_frequent_training_class():
+    assert evaluate.majority_baseline([3, 3, 1, 0], [3, 1, 1, 1]) == (3, 0.25)
+    assert evaluate.majority_baseline(np.array([[0.1, 0.9], [0.2, 0.8]]), [1, 0])[0] == 1
+    with pytest.raises(ValueError, match="train_labels"):
+        evaluate.majority_baseline([], [1])
