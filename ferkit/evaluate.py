@@ -192,7 +192,7 @@ def majority_baseline(train_labels, labels):
 
     Returns ``(class_id, accuracy)``. A network that has learned only how often each class
     occurs scores exactly this: every accuracy should be read against it. Lesson
-    03_shallow_dropout_deep computes it by hand with ``numpy.bincount``; later lessons call this.
+    02_fer2013 computes it by hand with ``numpy.bincount``; later lessons call this.
     """
     train_labels = _labels(train_labels, "train_labels")
     labels = _labels(labels, "labels")
