@@ -125,15 +125,6 @@ def experiment_named(name):
     return table[name]
 
 
-def default_protocol(dataset):
-    """``carveout`` for FER2013 (the team's copy withholds PrivateTest) and RAF-DB (train and
-    test only), ``canonical`` for the sample.
-
-    The lessons pick their protocol with it; lesson 02_fer2013 explains both.
-    """
-    return "canonical" if dataset == "sample" else "carveout"
-
-
 if __name__ == "__main__":  # python -m ferkit.experiments: the runner's command line
     from ferkit.runner import main
 
