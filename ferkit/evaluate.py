@@ -223,38 +223,44 @@ def result(model, dataset, split, y_true, y_pred, source=SOURCE_THIS_RUN, refere
     }
 
 
-_COMPARE_COLUMNS = ["model", "dataset", "split", "source", "reference"]
+_COMPARE_COLUMNS = ["model", "dataset", "split", "ferkit split", "source", "reference"]
 
 
 def compare(results, paper, metric="accuracy"):
     """A paper's reported numbers beside ours, one row per number.
 
-    Returns a DataFrame with the columns ``model``, ``dataset``, ``split``,
-    ``source`` (``"paper"`` or ours), ``reference`` (the paper and table, or
-    our run), ``metric`` (the value) and ``status``; the paper's rows
-    first. ``paper`` is a key of :data:`ferkit.papers.PAPERS` or a DataFrame
-    from :func:`ferkit.papers.reported`; only its rows of ``metric`` are
-    shown, including those still to transcribe (value NaN, so the gap is
-    visible). ``results`` is a list of dicts (e.g. from :func:`result`) or a
-    DataFrame; every row must state its ``model``, ``dataset`` and
-    ``split``. Introduced in lesson 08_evaluation.
+    Returns a DataFrame with the columns ``model``, ``dataset``, ``split`` (as
+    its source names it: the paper's words for a paper's row), ``ferkit split``
+    (the split of :mod:`ferkit.data` holding the same images; empty for a paper's
+    split that no ferkit split equals, such as Mondal's unnamed validation set),
+    ``source`` (:data:`SOURCE_PAPER` or ours), ``reference`` (the paper and table,
+    or our run) and ``metric`` (the value); the paper's rows first. A paper's
+    number and ours measure the same thing only where their ``ferkit split``
+    agrees. ``paper`` is a key of :data:`ferkit.papers.PAPERS` or a DataFrame from
+    :func:`ferkit.papers.reported`; only its whole-split rows of ``metric`` are
+    shown (per-class rows are left to :func:`ferkit.papers.classification_report`),
+    including the studies a paper only cites (their reference says so). A paper
+    with no such number contributes no row (:data:`ferkit.papers.NOT_REPORTED`
+    says why). ``results`` is a list of dicts (e.g. from :func:`result`) or a
+    DataFrame; every row must state its ``model``, ``dataset`` and ``split``.
+    Introduced in lesson 08_evaluation.
     """
     from ferkit import papers
 
     table = papers.reported(paper=paper) if isinstance(paper, str) else paper
-    table = table[table["metric"] == metric]
+    table = table[(table["metric"] == metric) & table["label"].isna()]
+    references = []
+    for name, where, cited in zip(table["paper"], table["table"], table["cited_from"]):
+        references.append(f"{name}, {where}" + (f", citing {cited}" if isinstance(cited, str) else ""))
     paper_rows = pd.DataFrame(
         {
             "model": table["model"],
             "dataset": table["dataset"],
             "split": table["split"],
+            "ferkit split": table["ferkit_split"].fillna(""),
             "source": SOURCE_PAPER,
-            "reference": [
-                f"{name}, {where}" if pd.notna(where) else f"{name} (table not recorded)"
-                for name, where in zip(table["paper"], table["table"])
-            ],
-            metric: pd.to_numeric(table["value"], errors="coerce"),
-            "status": table["status"],
+            "reference": references,
+            metric: pd.to_numeric(table["value"]),
         }
     )
     ours = pd.DataFrame(results) if not isinstance(results, pd.DataFrame) else results.copy()
@@ -270,8 +276,10 @@ def compare(results, paper, metric="accuracy"):
         ours["source"] = SOURCE_THIS_RUN
     if "reference" not in ours.columns:
         ours["reference"] = ""
-    ours["status"] = "measured"
-    ours = ours[_COMPARE_COLUMNS + [metric, "status"]]
+    ours["ferkit split"] = ours["split"]
+    ours = ours[_COMPARE_COLUMNS + [metric]]
     if ours.empty:
         return paper_rows.reset_index(drop=True)
+    if paper_rows.empty:
+        return ours.reset_index(drop=True)
     return pd.concat([paper_rows, ours], ignore_index=True)

@@ -27,7 +27,9 @@ Parameter counts: Keras counts batch-norm moving mean and variance as
 (its batch norm has 2 *trainable* parameters per channel, the same as Keras's
 gamma and beta). So a PyTorch paper's figure equals Keras's *trainable* count,
 and a Keras paper's figure equals Keras's *total* count.
-:func:`summary_table` puts our counts beside the papers'.
+:func:`summary_table` puts our counts beside the papers' (read from
+:func:`ferkit.papers.parameter_count`, which says which count each figure is);
+the papers' training settings are in :func:`ferkit.papers.stated_settings`.
 
 Lessons: 01_convolution (:func:`lenet5`), 03_shallow_dropout_deep
 (``mondal_*``), 04_compact_cnn (:func:`bedi_cnn`), 05_fer_kd (:func:`fer_kd`),
@@ -43,14 +45,13 @@ import numpy as np
 import pandas as pd
 from keras import layers, ops
 
+from ferkit import papers
+
 __all__ = [
     "BUILDERS",
     "reference_cnn",
     "FER_KD_ABLATION_VARIANTS",
     "IMAGENET_WEIGHT_FILES",
-    "PAPER_PARAMETER_COUNTS",
-    "PAPER_PARAMETER_KIND",
-    "PAPER_SETTINGS",
     "ImageNetPreprocessing",
     "WeightsUnavailableError",
     "bedi_cnn",
@@ -67,54 +68,6 @@ __all__ = [
     "vgg16",
     "vgg19",
 ]
-
-# ---------------------------------------------------------------------------
-# The papers' numbers used here (only those stated for the course; see issue 3)
-# ---------------------------------------------------------------------------
-
-#: {model name: (parameter count, where the paper states it)}. Compare with the
-#: Keras count named in :data:`PAPER_PARAMETER_KIND` (``"total"`` or ``"trainable"``).
-PAPER_PARAMETER_COUNTS: dict[str, tuple[int, str]] = {
-    "mondal_shallow": (2_345_607, "Mondal, Figure 6"),
-    "mondal_dropout": (2_345_607, "Mondal, Figure 7"),
-    "mondal_deep": (20_552_775, "Mondal, Figure 8 (20,543,559 trainable)"),
-    "bedi_cnn": (619_015, "Bedi, as stated in the paper"),
-    "fer_kd": (10_479_111, "Barbagallo, as stated in the paper (PyTorch counting)"),
-    "vgg16": (33_625_927, "Qutub & Atay, as stated in the paper"),
-    "vgg19": (45_227_079, "Qutub & Atay, as stated in the paper"),
-}
-
-#: Which Keras count a paper's figure corresponds to. Keras papers (Mondal, Bedi)
-#: count everything, batch-norm statistics included: compare with ``total``.
-#: PyTorch papers (Barbagallo) do not count the statistics: compare with
-#: ``trainable``. The VGG heads have no batch norm, so both counts agree.
-PAPER_PARAMETER_KIND: dict[str, str] = {
-    "mondal_shallow": "total",
-    "mondal_dropout": "total",
-    "mondal_deep": "total",
-    "bedi_cnn": "total",
-    "fer_kd": "trainable",
-    "vgg16": "total",
-    "vgg19": "total",
-}
-
-#: Training settings the papers state, as data for :mod:`ferkit.train`
-#: (this module never compiles a model). Only values the papers state are here.
-PAPER_SETTINGS: dict[str, dict] = {
-    "bedi_cnn": {
-        "optimizer": "adagrad",
-        "epochs": 20,
-        "batch_size": 64,
-        "source": "Bedi, as stated in the paper",
-    },
-    "fer_kd": {
-        "optimizer": "adam",
-        "learning_rate": 5e-4,
-        "weight_decay": 1e-3,
-        "epochs": 15,
-        "source": "Barbagallo, as stated in the paper",
-    },
-}
 
 # ---------------------------------------------------------------------------
 # Small helpers
@@ -199,7 +152,7 @@ def lenet5(input_shape=(48, 48, 1), num_classes=7, activation="tanh"):
 
 
 def _mondal_small(input_shape, num_classes, dropout, name):
-    """Mondal's shallow network, with or without her dropout layers."""
+    """Mondal's shallow network (Figure 6), with or without the dropout layers of Figure 7."""
     input_shape = _check_input_shape(input_shape)
     num_classes = _check_num_classes(num_classes)
     inputs = keras.Input(shape=input_shape, name="image")
@@ -225,35 +178,41 @@ def _mondal_small(input_shape, num_classes, dropout, name):
 
 
 def mondal_shallow(input_shape=(48, 48, 1), num_classes=7):
-    """Return Mondal's shallow CNN (Keras model ``"mondal_shallow"``), her Figure 6.
+    """Return Mondal's shallow CNN (Keras model ``"mondal_shallow"``), Mondal's Figure 6.
 
     conv 32 -> conv 64 -> max pool -> conv 128 -> max pool -> conv 128 -> max pool
     -> flatten (4x4x128 = 2,048) -> dense 1024 -> dense ``num_classes``. All
     convolutions are 3x3, ``valid`` padding, ReLU; pools are 2x2 (48 -> 46 -> 44
     -> 22 -> 20 -> 10 -> 8 -> 4). Parameters (Keras, 48x48x1, 7 classes):
-    2,345,607 total = trainable, 0 non-trainable, matching the paper's 2,345,607.
-    Assumption: the 3x3 kernels and valid padding are the only choice that gives
-    her count and her 2,048-wide flatten. Input: float images in [0, 1].
-    Lesson 03_shallow_dropout_deep.
+    2,345,607 total = trainable, 0 non-trainable, matching Mondal's 2,345,607
+    (Figure 6). The dense width 1024 is Mondal's Table 1. Section 2.2 describes
+    two convolutions instead of Figure 6's four (``ferkit.papers.CONTRADICTIONS``);
+    this builder follows the figure, which is what has the count. Assumption: the
+    3x3 kernels and valid padding are the only choice that gives the count and the
+    2,048-wide flatten. Training settings: ``ferkit.papers.stated_settings
+    ("mondal_shallow")`` (Adam, learning rate 1e-3, 10 epochs). Input: float
+    images in [0, 1]. Lesson 03_shallow_dropout_deep.
     """
     return _mondal_small(input_shape, num_classes, dropout=False, name="mondal_shallow")
 
 
 def mondal_dropout(input_shape=(48, 48, 1), num_classes=7):
-    """Return Mondal's shallow CNN with dropout (Keras model ``"mondal_dropout"``), her Figure 7.
+    """Return Mondal's shallow CNN with dropout (Keras model ``"mondal_dropout"``), Mondal's Figure 7.
 
     :func:`mondal_shallow` plus dropout after the 2nd block (conv 64 + pool), the
     4th block (last conv 128 + pool) and the dense 1024 layer. Dropout has no
-    parameters: 2,345,607 total = trainable, 0 non-trainable, as the paper states.
+    parameters: 2,345,607 total = trainable, 0 non-trainable, as Figure 7 states.
     Assumption: the rates, 0.25 after the conv blocks and 0.5 after the dense
-    layer (the paper's figure fixes the positions; these are the customary
-    Keras rates). Input: float images in [0, 1]. Lesson 03_shallow_dropout_deep.
+    layer (Figure 7 fixes the positions, section 2.2 gives no rate; these are the
+    customary Keras rates). Section 2.2 puts dropout "after each convolution
+    layer"; this builder follows Figure 7. Input: float images in [0, 1].
+    Lesson 03_shallow_dropout_deep.
     """
     return _mondal_small(input_shape, num_classes, dropout=True, name="mondal_dropout")
 
 
 def mondal_deep(input_shape=(48, 48, 1), num_classes=7, dropout_rate=0.25):
-    """Return Mondal's deep CNN (Keras model ``"mondal_deep"``), her Figure 8.
+    """Return Mondal's deep CNN (Keras model ``"mondal_deep"``), Mondal's Figure 8.
 
     Four blocks of conv -> batch norm -> ReLU (``same`` padding), each block ending
     in a 2x2 max pool and dropout: two conv 64 (3x3), three conv 128 (5x5), four
@@ -261,10 +220,14 @@ def mondal_deep(input_shape=(48, 48, 1), num_classes=7, dropout_rate=0.25):
     3x3x512 = 4,608 -> dense 512 -> dense ``num_classes``.
     Parameters (Keras, 48x48x1, 7 classes): 20,552,775 total, 20,543,559 trainable,
     9,216 non-trainable (the moving mean and variance of the 4,608 batch-norm
-    channels), matching the paper's two figures. Assumptions: batch norm after the
-    convolution and before the ReLU (the order does not change the count), and
-    ``dropout_rate`` 0.25 for every block (the paper does not give the rate).
-    Input: float images in [0, 1]. Lesson 03_shallow_dropout_deep.
+    channels), matching Figure 8's figures. The 5x5 kernels of the 128-filter block
+    come from Figure 8's per-layer counts; section 2.2 describes 4 convolutions of
+    3x3 instead (``ferkit.papers.CONTRADICTIONS``). The dense width 512 is Mondal's
+    Table 2. Assumptions: batch norm after the convolution and before the ReLU (the
+    order does not change the count), and ``dropout_rate`` 0.25 for every block
+    (Mondal gives no rate). Training settings: ``ferkit.papers.stated_settings
+    ("mondal_deep")`` (Adam, learning rate 1e-4, 10 epochs). Input: float images
+    in [0, 1]. Lesson 03_shallow_dropout_deep.
     """
     input_shape = _check_input_shape(input_shape)
     num_classes = _check_num_classes(num_classes)
@@ -291,17 +254,17 @@ def mondal_deep(input_shape=(48, 48, 1), num_classes=7, dropout_rate=0.25):
 
 
 def bedi_cnn(input_shape=(48, 48, 1), num_classes=7, dropout_rate=0.5):
-    """Return Bedi's compact three-convolution CNN (Keras model ``"bedi_cnn"``).
+    """Return Bedi's compact three-convolution CNN (Keras model ``"bedi_cnn"``), Bedi's Figure 2.
 
     conv 32 -> max pool -> conv 64 -> max pool -> conv 128 -> max pool -> flatten
     (4x4x128 = 2,048) -> dense 256 -> dropout -> dense ``num_classes``; 3x3
     ``valid`` convolutions with ReLU and 2x2 pools (48 -> 46 -> 23 -> 21 -> 10 ->
     8 -> 4). Parameters (Keras, 48x48x1, 7 classes): 619,015 total = trainable,
-    0 non-trainable, the paper's 619,015. Assumptions: 3x3 kernels with valid
+    0 non-trainable, Bedi's 619,015 (Figure 2). Assumptions: 3x3 kernels with valid
     padding (the only common choice that gives the count) and ``dropout_rate`` 0.5
-    (the paper names the dropout layer, not the rate). The paper trains it with
-    Adagrad: see ``PAPER_SETTINGS["bedi_cnn"]``. Input: float images in [0, 1].
-    Lesson 04_compact_cnn.
+    (Figure 2 names the dropout layer, not the rate). Bedi trains it with Adagrad,
+    20 epochs, batch 64 (sections III-IV): see ``ferkit.papers.stated_settings
+    ("bedi_cnn")``. Input: float images in [0, 1]. Lesson 04_compact_cnn.
     """
     input_shape = _check_input_shape(input_shape)
     num_classes = _check_num_classes(num_classes)
@@ -324,7 +287,8 @@ def bedi_cnn(input_shape=(48, 48, 1), num_classes=7, dropout_rate=0.5):
 # (filters, max pool after it, dropout after it) for the five base convolutions.
 _FER_KD_CONVS = ((64, False, 0.0), (128, True, 0.0), (256, True, 0.25), (512, True, 0.25), (1024, False, 0.0))
 
-#: Barbagallo's Table 1 ablation rows -> :func:`fer_kd` keyword arguments, e.g.
+#: Barbagallo's Table 1 ablation rows (``ferkit.papers.BARBAGALLO_ABLATION_ROWS``)
+#: -> :func:`fer_kd` keyword arguments, e.g.
 #: ``{row: fer_kd(**kwargs) for row, kwargs in FER_KD_ABLATION_VARIANTS.items()}``.
 FER_KD_ABLATION_VARIANTS: dict[str, dict] = {
     "+1 FC +1 conv": {"extra_conv": True, "extra_fc": True},
@@ -372,7 +336,7 @@ def fer_kd(
     remove_convs=0,
     head="flatten",
 ):
-    """Return Barbagallo's FER_KD network or one of its ablation variants.
+    """Return Barbagallo's FER_KD network (section 1) or one of its ablation variants (Table 1).
 
     The default reconstruction (Keras model ``"fer_kd"``), a PyTorch network
     rewritten in Keras: five conv 3x3 (``same``) -> batch norm -> ReLU layers,
@@ -382,12 +346,13 @@ def fer_kd(
     ReLU -> FC ``num_classes``.
 
     Parameters (Keras, 48x48x3, 7 classes): 10,485,127 total, **10,479,111
-    trainable** (= the paper's 10,479,111: PyTorch counts batch norm's 2 learnable
-    parameters per channel, not its statistics) and 6,016 non-trainable (moving
-    mean and variance of the 3,008 batch-norm channels).
+    trainable** (= Barbagallo's 10,479,111, section 1: PyTorch counts batch norm's
+    2 learnable parameters per channel, not its statistics) and 6,016 non-trainable
+    (moving mean and variance of the 3,008 batch-norm channels).
 
-    The detective work: the paper's text and its count disagree. Read literally
-    (global pooling before the classifier, a 1-channel 48x48 input), the network
+    The detective work: Barbagallo's text and count disagree
+    (``ferkit.papers.CONTRADICTIONS``). Read literally (pooling the last map to
+    1,024 features before the classifier, a 1-channel 48x48 input), the network
     has 7,332,231 parameters. Only a 3-channel input (+1,152), and a head that
     flattens a 2x2x1024 map (4,096 features into FC 1024, +3,145,728) reproduce
     10,479,111 exactly, so that is the default. ``head="global_pool"`` gives the
@@ -403,8 +368,10 @@ def fer_kd(
     ``remove_convs`` (0-4) drops that many convolutions from the end, each with the
     pool and dropout that follow it, keeping the adaptive 2x2 pool (so "-4 conv"
     is conv 64 -> pool to 2x2 -> 256 features). Batch norm uses PyTorch's defaults
-    (epsilon 1e-5, momentum 0.1, i.e. Keras ``momentum=0.9``).
-    The paper trains with Adam: see ``PAPER_SETTINGS["fer_kd"]``.
+    (epsilon 1e-5, momentum 0.1, i.e. Keras ``momentum=0.9``). The dropout rate
+    0.25 after the 3rd and 4th convolutions is section 1's.
+    Barbagallo trains every row with Adam (learning rate 5e-4, weight decay 1e-3),
+    batch 64, 15 epochs (section 3): see ``ferkit.papers.stated_settings("fer_kd")``.
     Input: float images in [0, 1]. Lesson 05_fer_kd.
     """
     input_shape = _check_input_shape(input_shape)
@@ -620,9 +587,11 @@ def vgg16(input_shape=(48, 48, 1), num_classes=7, weights="imagenet", freeze=Fal
 
     ``keras.applications.VGG16`` without its top (a nested model, layer
     ``"vgg16"``) -> global average pooling -> dense 4096 -> dense 4096 -> dense
-    ``num_classes``. Parameters (7 classes, any input size, 1 or 3 channels):
-    33,625,927 total = trainable (no batch norm), 0 non-trainable, Qutub & Atay's
-    33,625,927. With ``freeze=True`` only the head is trainable (18,911,239);
+    ``num_classes``: the head of Qutub & Atay's section 4.4 (the last average pool
+    reduced to 1x1, the top layer cut to seven outputs). Parameters (7 classes,
+    any input size, 1 or 3 channels): 33,625,927 total = trainable (no batch
+    norm), 0 non-trainable, Qutub & Atay's 33,625,927 (Table 10). Matijasevic
+    also trains VGG16 (on RAF-DB) but states no head or count. With ``freeze=True`` only the head is trainable (18,911,239);
     the backbone keeps its 14,714,688 as non-trainable. ``head="flatten"``
     flattens the last map instead (model ``"vgg16_flatten"``; counts then depend
     on the input size).
@@ -649,8 +618,8 @@ def vgg19(input_shape=(64, 64, 1), num_classes=7, weights="imagenet", freeze=Fal
 
     ``keras.applications.VGG19`` without its top -> flatten -> dense 4096 ->
     dense 4096 -> dense ``num_classes``. Qutub & Atay state 45,227,079
-    parameters; their text describes the same pooled head as for VGG16, which
-    gives only 38,935,623. Their figure is matched exactly by *flattening* the
+    parameters (Table 10); their section 4.5 describes the same pooled head as
+    for VGG16, which gives only 38,935,623 (``ferkit.papers.CONTRADICTIONS``). Their figure is matched exactly by *flattening* the
     2x2x512 map that VGG19 makes from a **64x64** input (2,048 features), so that
     is the default: 45,227,079 total = trainable, 0 non-trainable (7 classes,
     64x64, 1 or 3 channels). ``head="global_pool"`` (model ``"vgg19_global_pool"``)
@@ -681,7 +650,11 @@ def resnet50(input_shape=(100, 100, 3), num_classes=7, weights="imagenet", freez
     With ``freeze=True`` only the 14,343 head parameters are trainable; frozen
     batch-norm layers then also run in inference mode (Keras 3 behaviour), as
     feature extraction needs. Assumption: the head is the standard one (global
-    average pooling and one softmax layer); the course states no other.
+    average pooling and one softmax layer): Matijasevic names the Keras model
+    (section 3.1) but states no head and no parameter count, nor whether the
+    backbone is fine-tuned or frozen (section 4.1). Matijasevic's settings:
+    ``ferkit.papers.stated_settings("resnet50")`` (ImageNet weights, horizontal
+    flip only, 80/20 split, stopped at saturation after 8 epochs, Table 1).
     Default input: RAF-DB's 100x100x3; grayscale input is repeated to 3 channels.
 
     Input: float images in [0, 1]; ResNet50's ``"caffe"`` preprocessing happens
@@ -706,7 +679,9 @@ def efficientnet_b0(input_shape=(96, 96, 1), num_classes=7, weights="imagenet", 
     dropout 0.2). Parameters (7 classes, any input size): 4,058,538 total,
     **4,016,515 trainable**, 42,023 non-trainable (42,016 batch-norm statistics and
     7 in the built-in ``Normalization`` layer). With ``freeze=True`` only the
-    8,967 head parameters are trainable.
+    8,967 head parameters are trainable. The trainable count is Qutub & Atay's
+    4,016,515 (Table 10, PyTorch counting), which fixes the new classifier at one
+    dense layer on the 1,280 pooled features.
 
     Input: float images in [0, 1], grayscale or RGB. Keras's EfficientNet already
     contains its preprocessing for [0, 255] images (rescale and normalise), so
@@ -789,7 +764,8 @@ def resnet18(input_shape=(96, 96, 1), num_classes=7, weights=None, freeze=False)
     symmetric as in PyTorch and batch norm uses PyTorch's epsilon and momentum,
     so torchvision weights could be copied in layer by layer.
     Parameters (7 classes, any input size): 11,189,703 total, **11,180,103
-    trainable** (torchvision's count with a 7-way FC), 9,600 non-trainable
+    trainable** (torchvision's count with a 7-way FC, Qutub & Atay's 11,180,103 in
+    Table 10), 9,600 non-trainable
     (batch-norm statistics of 4,800 channels). ``freeze=True`` leaves only the FC
     (3,591) trainable.
 
@@ -877,26 +853,27 @@ def summary_table(models) -> pd.DataFrame:
     ``models`` is a list of Keras models, or a dict ``{label: model}`` (the label
     then fills the ``name`` column). Columns: ``name``, ``total``, ``trainable``,
     ``non_trainable`` (Keras's counts, see :func:`count_parameters`), ``paper``
-    (the figure in :data:`PAPER_PARAMETER_COUNTS` for the model's ``name``, or
-    None), ``paper_source``, ``paper_counts`` (which of our columns the paper's
-    figure counts: ``"total"`` for Keras papers, ``"trainable"`` for PyTorch ones)
-    and ``matches`` (True/False, None where the paper gives no figure).
+    (the paper's figure for a builder of the model's ``name``, from
+    :func:`ferkit.papers.parameter_count`, or None), ``paper_source`` (paper and
+    table, e.g. ``"Mondal, Figure 6"``), ``paper_counts`` (which of our columns the
+    paper's figure counts: ``"total"`` for Keras papers, ``"trainable"`` for
+    PyTorch ones) and ``matches`` (True/False, None where no paper gives a figure).
     Lessons 03_shallow_dropout_deep and 07_transfer_learning.
     """
+    stated = papers.parameter_counts()
     items = models.items() if isinstance(models, dict) else ((model.name, model) for model in models)
     rows = []
     for label, model in items:
         counts = count_parameters(model)
-        paper, source = PAPER_PARAMETER_COUNTS.get(model.name, (None, None))
-        kind = PAPER_PARAMETER_KIND.get(model.name) if paper is not None else None
+        figure = stated.get(model.name)
         rows.append(
             {
                 "name": label,
                 **counts,
-                "paper": paper,
-                "paper_source": source,
-                "paper_counts": kind,
-                "matches": None if paper is None else counts[kind] == paper,
+                "paper": None if figure is None else figure.value,
+                "paper_source": None if figure is None else figure.source,
+                "paper_counts": None if figure is None else figure.keras_count,
+                "matches": None if figure is None else counts[figure.keras_count] == figure.value,
             }
         )
     columns = ["name", "total", "trainable", "non_trainable", "paper", "paper_source", "paper_counts", "matches"]

@@ -1,4 +1,4 @@
-"""ferkit.evaluate and ferkit.papers: TTA averaging, bounded TenCrop, reports equal to scikit-learn's."""
+"""ferkit.evaluate: TTA averaging, bounded TenCrop, reports equal to scikit-learn's, paper comparisons."""
 
 import os
 
@@ -165,49 +165,38 @@ def test_most_confused_pairs():
 
 def test_compare_puts_paper_and_ours_side_by_side_with_splits(predictions):
     y_true, y_pred = predictions
-    ours = [evaluate.result("fer_kd base", "sample", "public_test", y_true, y_pred)]
+    ours = [evaluate.result("fer_kd", "sample", "public_test", y_true, y_pred)]
     table = evaluate.compare(ours, "barbagallo")
-    assert list(table.columns) == ["model", "dataset", "split", "source", "reference", "accuracy", "status"]
+    assert list(table.columns) == ["model", "dataset", "split", "ferkit split", "source", "reference", "accuracy"]
     paper_rows = table[table["source"] == evaluate.SOURCE_PAPER]
-    assert list(paper_rows["model"]) == [f"fer_kd {row}" for row in papers.BARBAGALLO_ABLATION_ROWS]
-    assert paper_rows["accuracy"].isna().all()  # Table 1 is still to transcribe: shown as a gap
-    assert set(paper_rows["status"]) == {papers.TO_TRANSCRIBE}
+    # Table 1: every ablation row on validation (PrivateTest) and test (PublicTest); Table 2's accuracy row.
+    assert len(paper_rows) == 2 * len(papers.BARBAGALLO_ABLATION_ROWS) + 1
+    assert paper_rows["accuracy"].notna().all()
+    fer_kd = paper_rows[(paper_rows["model"] == "fer_kd") & (paper_rows["reference"] == "Barbagallo, Table 1")]
+    assert fer_kd.set_index("ferkit split")["accuracy"].to_dict() == {
+        "private_test": pytest.approx(0.6543), "public_test": pytest.approx(0.6262)}
+    assert set(fer_kd["split"]) == {"validation (PrivateTest, 3,589 images)", "test (PublicTest, 3,589 images)"}
     our_row = table.iloc[-1]
-    assert our_row["source"] == evaluate.SOURCE_THIS_RUN and our_row["split"] == "public_test"
+    assert our_row["source"] == evaluate.SOURCE_THIS_RUN and our_row["split"] == our_row["ferkit split"] == "public_test"
     assert our_row["accuracy"] == pytest.approx(metrics.accuracy_score(y_true, y_pred))
     assert table[["dataset", "split"]].notna().all().all()
     with pytest.raises(ValueError, match="split"):
         evaluate.compare([{"model": "x", "dataset": "FER2013", "accuracy": 0.5}], "barbagallo")
 
 
-def test_compare_shows_transcribed_paper_values():
-    table = evaluate.compare([], papers.reported(model="best of the five studies"))
-    assert table["accuracy"].tolist() == [pytest.approx(0.7102)]
+def test_compare_labels_cited_studies_and_splits_no_ferkit_split_equals():
+    cited = evaluate.compare([], papers.reported(paper="qutub_atay", table="Table 12"))
+    assert cited["accuracy"].tolist() == [pytest.approx(0.6721), pytest.approx(0.7060), pytest.approx(0.7102)]
+    assert cited["reference"].str.contains("citing").tolist() == [True, True, False]
+    assert cited["ferkit split"].tolist() == ["", "", "test"]
+    mondal = evaluate.compare([], "mondal")
+    assert len(mondal) == 6 + 6  # Table 3 (three models, train and validation) and section 2.2
+    assert (mondal["ferkit split"] == "").all()  # Mondal never says which FER2013 part is which
 
 
-def test_papers_registry_never_holds_an_untraceable_number():
-    frame = papers.reported()
-    assert {"paper", "table", "model", "dataset", "split", "metric", "value", "status", "note"} <= set(frame)
-    pending = frame[frame["status"] == papers.TO_TRANSCRIBE]
-    assert pending["value"].isna().all()
-    assert frame.loc[frame["status"] != papers.TO_TRANSCRIBE, "value"].notna().all()
-    assert (frame["note"].str.len() > 0).all()
-    table1 = papers.reported(paper="barbagallo", table="Table 1")
-    assert list(table1["model"]) == [f"fer_kd {row}" for row in papers.BARBAGALLO_ABLATION_ROWS]
-    assert len(papers.reported(paper="barbagallo", table="Table 2")) == 7 * 4
-    assert papers.reported_value("mondal_deep", "trainable parameters") == 20_543_559
-    assert papers.reported_value("bedi_cnn") == 619_015
-    with pytest.raises(ValueError, match="to transcribe"):
-        papers.reported_value("fer_kd base", "accuracy")
-    with pytest.raises(ValueError, match="paper"):
-        papers.reported(paper="lecun")
-    with pytest.raises(ValueError, match="status"):
-        papers.ReportedResult("bedi", None, "bedi_cnn", "FER2013", "test", "accuracy", None)
-    assert papers.TRAINING_SETUPS["bedi"] == {"optimizer": "adagrad", "epochs": 20, "batch_size": 64}
-
-
-def test_majority_baseline_answers_the_most_frequent_training_class():
-    assert evaluate.majority_baseline([3, 3, 1, 0], [3, 1, 1, 1]) == (3, 0.25)
-    assert evaluate.majority_baseline(np.array([[0.1, 0.9], [0.2, 0.8]]), [1, 0])[0] == 1
-    with pytest.raises(ValueError, match="train_labels"):
-        evaluate.majority_baseline([], [1])
+def test_compare_without_paper_numbers_keeps_our_rows(predictions):
+    y_true, y_pred = predictions
+    ours = [evaluate.result("bedi_cnn", "sample", "public_test", y_true, y_pred)]
+    table = evaluate.compare(ours, "bedi")  # Bedi states no accuracy (papers.NOT_REPORTED)
+    assert table["source"].tolist() == [evaluate.SOURCE_THIS_RUN]
+    assert ("bedi", "accuracy") in papers.NOT_REPORTED

@@ -8,9 +8,10 @@ import functools
 
 import keras
 import numpy as np
+import pandas as pd
 import pytest
 
-from ferkit import models
+from ferkit import models, papers
 
 # (builder, kwargs) -> (total, trainable, non_trainable), as Keras counts them.
 # Keras keeps batch-norm moving mean and variance as non-trainable weights
@@ -80,8 +81,9 @@ def test_every_builder_returns_an_uncompiled_named_model():
 
 
 def test_summary_table_puts_every_paper_figure_beside_a_matching_count():
-    keys = [key for key in EXPECTED_COUNTS if key in models.PAPER_PARAMETER_COUNTS]
-    assert set(keys) == set(models.PAPER_PARAMETER_COUNTS)
+    stated = papers.parameter_counts()
+    keys = [key for key in EXPECTED_COUNTS if key in stated]
+    assert set(keys) == set(stated)
     table = models.summary_table([built(key) for key in keys])
     assert list(table.columns[:6]) == ["name", "total", "trainable", "non_trainable", "paper", "paper_source"]
     assert table["matches"].tolist() == [True] * len(keys)
@@ -89,6 +91,11 @@ def test_summary_table_puts_every_paper_figure_beside_a_matching_count():
     assert fer_kd["paper"] == fer_kd["trainable"] == 10_479_111  # PyTorch counting
     assert fer_kd["total"] == 10_479_111 + 6_016
     assert table.set_index("name").loc["mondal_shallow", "paper_source"] == "Mondal, Figure 6"
+    assert table.set_index("name").loc["vgg19", "paper_source"] == "Qutub & Atay, Table 10"
+    # Only the flatten head at 64x64 reaches Qutub & Atay's 45,227,079; the pooled head of their text does not.
+    pooled = models.summary_table({"vgg19, pooled": built("vgg19_global_pool")})
+    assert pd.isna(pooled.loc[0, "paper"]) and pooled.loc[0, "matches"] is None  # another name: no figure
+    assert built("vgg19_global_pool").count_params() != papers.parameter_count("vgg19").value
 
 
 def test_summary_table_labels_and_mismatches():
@@ -262,11 +269,23 @@ def test_transfer_model_saves_and_loads_in_safe_mode(tmp_path):
     assert isinstance(loaded.get_layer("imagenet_preprocessing"), models.ImageNetPreprocessing)
 
 
-def test_paper_settings_name_built_models_and_real_keras_optimizers():
-    for name, settings in models.PAPER_SETTINGS.items():
-        assert name in models.BUILDERS
-        assert isinstance(keras.optimizers.get(settings["optimizer"]), keras.optimizers.Optimizer)
-        assert settings["source"].split(",")[0] in ("Bedi", "Barbagallo")
+def test_stated_settings_name_built_models_and_real_keras_optimizers():
+    optimizers = {}
+    for name in models.BUILDERS:
+        try:
+            settings = papers.stated_settings(name, paper="qutub_atay" if name in ("vgg16", "vgg19") else None)
+        except ValueError:  # no paper trains it (lenet5, reference_cnn)
+            continue
+        if "optimizer" in settings:
+            optimizer = keras.optimizers.get(settings["optimizer"].value)
+            assert isinstance(optimizer, keras.optimizers.Optimizer)
+            optimizers[name] = type(optimizer).__name__
+    assert optimizers == {"mondal_shallow": "Adam", "mondal_dropout": "Adam", "mondal_deep": "Adam",
+                          "bedi_cnn": "Adagrad", "fer_kd": "Adam"}
+    # The builders' dense widths are the papers' where the papers state them.
+    for name in ("mondal_shallow", "mondal_deep", "bedi_cnn"):
+        widths = [layer.units for layer in built(name).layers if isinstance(layer, keras.layers.Dense)][:-1]
+        assert tuple(widths) == papers.stated_setting(name, "dense_widths").value
 
 
 @pytest.fixture(scope="module")
