@@ -714,13 +714,14 @@ PROTOCOLS = {
     "qutub_atay": Protocol(
         "qutub_atay", "select on a carve-out of train, report PublicTest and PrivateTest together "
                       "(FER2013's 7,178 test images) or RAF-DB's test split",
-        "Qutub & Atay, section 3 (the size of their validation split is not stated: 10 % is ours)",
+        "Qutub & Atay, section 3.1 (the size of their validation split is not stated: 10 % is ours)",
         "carve-out", {"fer2013": "test", "sample": "test", "rafdb": "test"},
         needs=("public_test", "private_test")),
     "matijasevic": Protocol(
         "matijasevic", "pool RAF-DB's images and split them 80/20 into training and validation; "
                        "report the validation accuracy of the last epoch",
-        "Matijasevic, section 3", "validation", {"rafdb": "validation"}, validation_fraction=0.2),
+        "Matijasevic, section 5; section 4.2 (whether RAF-DB's own train and test were pooled is not "
+        "stated: pooled here)", "validation", {"rafdb": "validation"}, validation_fraction=0.2),
 }
 """Every protocol by name: ours (``carveout``, the default for data without PrivateTest), the
 challenge's (``canonical``) and the papers' own, so that a paper's table can be rebuilt on

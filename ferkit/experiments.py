@@ -25,8 +25,9 @@ class Experiment:
 
     ``builder`` names a function of :mod:`ferkit.models` (called with
     ``builder_arguments``); ``augment`` names a function of :mod:`ferkit.augment`
-    or is ``None``. ``settings_source`` says which settings the paper states and
-    which are ours.
+    or is ``None``. ``sources`` says, setting by setting, whether the value is the
+    paper's (with the table or section that states it) or ours (with why);
+    ``settings_source`` is the same in one line.
     """
 
     name: str
@@ -36,15 +37,50 @@ class Experiment:
     batch_size: int
     optimizer: str
     learning_rate: float
-    settings_source: str
+    sources: dict
     weight_decay: float | None = None
     augment: str | None = None
     builder_arguments: dict = field(default_factory=dict)
     early_stopping_patience: int | None = None
     cosine_schedule: bool = False
+    paper: str | None = None
+
+    @property
+    def settings_source(self):
+        """Every setting's source in one line, e.g. ``"optimizer adagrad: Bedi, section III; ..."``."""
+        return "; ".join(f"{setting}: {source}" for setting, source in self.sources.items())
 
 
-_OURS = "ours (the paper does not state it)"
+def _paper(model, setting, paper=None):
+    """``(value, source)`` of a setting the paper states (an error here is a registry mistake)."""
+    from ferkit import papers
+
+    stated = papers.stated_setting(model, setting, paper)
+    if stated is None:
+        raise ValueError(f"{model}: ferkit.papers has no stated {setting!r}")
+    return stated.value, f"paper ({stated.source})"
+
+
+def _paper_input_shape(model):
+    """``((height, width, channels), source)`` from the paper's stated input size and channels."""
+    (height, width), size_source = _paper(model, "input_size")
+    channels, channels_source = _paper(model, "input_channels")
+    return (height, width, channels), f"{size_source}; channels {channels_source}"
+
+
+def _ours(value, why):
+    return value, f"ours ({why})"
+
+
+def _experiment(name, builder, paper, **settings):
+    """An :class:`Experiment` from ``setting=(value, source)`` pairs (see :func:`_paper`, :func:`_ours`)."""
+    values = {setting: value for setting, (value, _) in settings.items()}
+    sources = {setting: f"{_shown(value)} {source}" for setting, (value, source) in settings.items()}
+    return Experiment(name=name, builder=builder, paper=paper, sources=sources, **values)
+
+
+def _shown(value):
+    return "none" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
 
 
 FER_KD_ABLATION_EXPERIMENTS = {
@@ -60,59 +96,69 @@ FER_KD_ABLATION_EXPERIMENTS = {
 """Barbagallo's Table 1 row -> the name of the experiment that rebuilds it."""
 
 
+def _mondal_experiment(name):
+    """Mondal's settings (Tables 1-2, section 2.2): Adam, the table's learning rate, 10 epochs."""
+    return _experiment(
+        name, name, "mondal", input_shape=_paper_input_shape(name),
+        optimizer=_paper(name, "optimizer"), learning_rate=_paper(name, "learning_rate"),
+        epochs=_paper(name, "epochs"),
+        batch_size=_ours(32, "not stated; Keras's default, which a Keras paper that names none trained with"),
+    )
+
+
 def _fer_kd_experiments():
     from ferkit.models import FER_KD_ABLATION_VARIANTS
 
-    experiments = {}
+    table = {}
     for row, arguments in FER_KD_ABLATION_VARIANTS.items():
         name = FER_KD_ABLATION_EXPERIMENTS[row]
-        experiments[name] = Experiment(
-            name=name, builder="fer_kd", builder_arguments=dict(arguments), input_shape=(48, 48, 3),
-            epochs=15, batch_size=64, optimizer="adam", learning_rate=5e-4, weight_decay=1e-3,
-            augment="barbagallo_augment",
-            settings_source=(
-                f"Barbagallo, Table 1 row {row!r}: Adam, lr 5e-4, weight decay 1e-3, 15 epochs, "
-                f"flip + normalisation (paper); batch size 64: {_OURS}"
-            ),
+        height, width = _paper("fer_kd", "input_size")[0]
+        table[name] = _experiment(
+            name, "fer_kd", "barbagallo",
+            builder_arguments=(dict(arguments), f"paper (Barbagallo, Table 1, row {row!r})"),
+            input_shape=((height, width, 3), "48x48 paper (Barbagallo, section 1); 3 channels ours (grey "
+                                             "repeated: the only input that gives the stated parameter count)"),
+            optimizer=_paper("fer_kd", "optimizer"), learning_rate=_paper("fer_kd", "learning_rate"),
+            weight_decay=_paper("fer_kd", "weight_decay"), epochs=_paper("fer_kd", "epochs"),
+            batch_size=_paper("fer_kd", "batch_size"),
+            augment=("barbagallo_augment", "paper (Barbagallo, section 2: flip; the normalisation is "
+                                           "inside the model)"),
         )
-    return experiments
+    return table
 
 
 def experiments():
     """Return ``{name: Experiment}`` for every experiment the runner knows."""
     table = {
-        "bedi_cnn": Experiment(
-            name="bedi_cnn", builder="bedi_cnn", input_shape=(48, 48, 1), epochs=20, batch_size=64,
-            optimizer="adagrad", learning_rate=0.01,
-            settings_source=f"Bedi: Adagrad, 20 epochs, batch 64, best-validation checkpoint (paper); "
-                            f"learning rate 0.01: {_OURS}",
+        "bedi_cnn": _experiment(
+            "bedi_cnn", "bedi_cnn", "bedi", input_shape=_paper_input_shape("bedi_cnn"),
+            optimizer=_paper("bedi_cnn", "optimizer"), epochs=_paper("bedi_cnn", "epochs"),
+            batch_size=_paper("bedi_cnn", "batch_size"),
+            learning_rate=_ours(0.01, "not stated; the customary Adagrad rate, ten times Keras's default"),
         ),
     }
     for name in ("mondal_shallow", "mondal_dropout", "mondal_deep"):
-        table[name] = Experiment(
-            name=name, builder=name, input_shape=(48, 48, 1), epochs=30, batch_size=64,
-            optimizer="adam", learning_rate=1e-3, early_stopping_patience=5,
-            settings_source=f"Mondal, Figures 6-8 (architecture); optimiser Adam lr 1e-3, batch 64, "
-                            f"up to 30 epochs with early stopping: {_OURS}",
-        )
+        table[name] = _mondal_experiment(name)
     table.update(_fer_kd_experiments())
     transfer_inputs = {"vgg16": (48, 48, 1), "vgg19": (64, 64, 1), "resnet50": (96, 96, 1),
                        "resnet18": (96, 96, 1), "efficientnet_b0": (96, 96, 1)}
     for name, shape in transfer_inputs.items():
-        table[name] = Experiment(
-            name=name, builder=name, input_shape=shape, epochs=30, batch_size=64, optimizer="adam",
-            learning_rate=1e-4, augment="qutub_augment", early_stopping_patience=5,
-            builder_arguments={"weights": None},
-            settings_source=f"Qutub & Atay / Matijasevic (architecture and augmentation); trained from "
-                            f"scratch here (weights=None, offline), Adam lr 1e-4, up to 30 epochs with "
-                            f"early stopping: {_OURS}",
+        table[name] = _experiment(
+            name, name, None,
+            input_shape=_ours(shape, "the input that gives Qutub & Atay's parameter count"),
+            builder_arguments=_ours({"weights": None}, "trained from scratch, offline"),
+            epochs=_ours(30, "not stated"), batch_size=_ours(64, "not stated"),
+            optimizer=_ours("adam", "not stated"), learning_rate=_ours(1e-4, "not stated"),
+            augment=_ours("qutub_augment", "Qutub & Atay's pipeline, section 3.3"),
+            early_stopping_patience=_ours(5, "not stated"),
         )
-    table["reference"] = Experiment(
-        name="reference", builder="reference_cnn", input_shape=(48, 48, 1), epochs=30, batch_size=64,
-        optimizer="adamw", learning_rate=2e-3, weight_decay=1e-4, augment="reference_augment",
-        cosine_schedule=True,
-        settings_source="ours: the course's reference model (not a paper's); AdamW with a cosine "
-                        "learning-rate decay, flip/shift/rotation/zoom augmentation",
+    table["reference"] = _experiment(
+        "reference", "reference_cnn", None,
+        input_shape=_ours((48, 48, 1), "the course's reference model, not a paper's"),
+        epochs=_ours(30, "reference recipe"), batch_size=_ours(64, "reference recipe"),
+        optimizer=_ours("adamw", "reference recipe"), learning_rate=_ours(2e-3, "reference recipe"),
+        weight_decay=_ours(1e-4, "reference recipe"), cosine_schedule=_ours(True, "reference recipe"),
+        augment=_ours("reference_augment", "flip, shift, rotation and zoom"),
     )
     return table
 

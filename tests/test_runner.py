@@ -253,3 +253,19 @@ def test_experiment_names_are_identifiers_and_so_are_record_file_names():
         assert runner.record_file_name(name, "fer2013") == f"{name}-fer2013.json"
     with pytest.raises(ValueError, match="name: expected an identifier"):
         runner.record_file_name("fer_kd -2 conv", "fer2013")
+
+
+def test_every_setting_a_paper_states_is_the_paper_s_and_the_rest_is_marked_ours():
+    from ferkit import papers
+
+    table = experiments.experiments()
+    assert table["mondal_deep"].learning_rate == papers.stated_setting("mondal_deep", "learning_rate").value == 1e-4
+    assert table["mondal_shallow"].learning_rate == 1e-3 and table["mondal_shallow"].epochs == 10
+    assert table["fer_kd"].batch_size == papers.stated_setting("fer_kd", "batch_size").value == 64
+    assert table["bedi_cnn"].optimizer == "adagrad" and table["bedi_cnn"].epochs == 20
+    for name, setting in [("mondal_deep", "learning_rate"), ("fer_kd", "batch_size"), ("bedi_cnn", "optimizer")]:
+        assert " paper (" in table[name].sources[setting], (name, setting)
+    assert table["bedi_cnn"].sources["learning_rate"].startswith("0.01 ours (not stated")
+    assert table["mondal_deep"].sources["batch_size"].startswith("32 ours (")
+    for name, experiment in table.items():
+        assert all(" paper (" in source or " ours (" in source for source in experiment.sources.values()), name
