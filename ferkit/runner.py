@@ -196,6 +196,26 @@ def load_records(names, dataset="fer2013", results_directory=None):
     return {name: record for name, record in found.items() if record is not None}
 
 
+def settings_changed(record):
+    """What the experiment does differently today from what ``record``'s run did.
+
+    Returns ``{setting: (recorded value, value today)}`` for the optimiser, learning rate,
+    weight decay, epochs, batch size, augmentation, input shape, early stopping and
+    builder arguments; empty when the record was made with today's settings. A lesson
+    labels a record whose settings changed as made with its own settings until it is rerun.
+    """
+    experiment = experiment_named(record["experiment"])
+    recorded = dict(record["settings"], epochs=record["epochs_requested"])
+    today = {"optimizer": experiment.optimizer, "learning_rate": experiment.learning_rate,
+             "weight_decay": experiment.weight_decay, "epochs": experiment.epochs,
+             "batch_size": experiment.batch_size, "augment": experiment.augment,
+             "input_shape": list(experiment.input_shape),
+             "early_stopping_patience": experiment.early_stopping_patience,
+             "builder_arguments": experiment.builder_arguments}
+    return {setting: (recorded.get(setting), value) for setting, value in today.items()
+            if recorded.get(setting) != value}
+
+
 def record_row(record, model=None):
     """One row for :func:`ferkit.evaluate.compare` from a record: where its numbers come from.
 

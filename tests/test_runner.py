@@ -269,3 +269,11 @@ def test_every_setting_a_paper_states_is_the_paper_s_and_the_rest_is_marked_ours
     assert table["mondal_deep"].sources["batch_size"].startswith("32 ours (")
     for name, experiment in table.items():
         assert all(" paper (" in source or " ours (" in source for source in experiment.sources.values()), name
+
+
+def test_settings_changed_names_what_a_record_ran_with_that_the_experiment_no_longer_does(tiny_record):
+    record, _ = tiny_record
+    assert runner.settings_changed(record) == {"epochs": (2, 20)}  # the tiny run asked for 2 epochs
+    older = json.loads(json.dumps(record))
+    older["settings"]["learning_rate"] = 0.1
+    assert runner.settings_changed(older)["learning_rate"] == (0.1, 0.01)
