@@ -102,7 +102,7 @@ def run(name, dataset="sample", data_path=None, protocol=None, epochs=None, batc
                    f"--protocol {protocol} --epochs {epochs} --batch-size {batch_size} --seed {seed} "
                    f"--precision {policy}",
     )
-    write_record(record, results_folder(results_directory) / record_file_name(name, dataset))
+    write_record(record, results_folder(results_directory) / record_file_name(name, dataset, protocol))
     return record
 
 
@@ -137,18 +137,22 @@ def evaluate_checkpoint(name, checkpoint, history_csv, dataset="fer2013", data_p
                          f"--history {history_csv} --dataset {dataset}",
     )
     record.update(interrupted=True, note=note)
-    write_record(record, results_folder(results_directory) / record_file_name(name, dataset))
+    write_record(record, results_folder(results_directory) / record_file_name(name, dataset, protocol))
     return record
 
 
 
 
-def record_file_name(name, dataset):
-    """The file name of a record: ``<experiment>-<dataset>.json``; both are identifiers."""
-    for argument, value in (("name", name), ("dataset", dataset)):
+def record_file_name(name, dataset, protocol=None):
+    """The file name of a record: ``<experiment>-<dataset>.json`` under the dataset's default
+    protocol, ``<experiment>-<dataset>-<protocol>.json`` under another (e.g. a paper's own)."""
+    protocol = protocol or data.default_protocol(dataset)
+    for argument, value in (("name", name), ("dataset", dataset), ("protocol", protocol)):
         if not str(value).isidentifier():
             raise ValueError(f"{argument}: expected an identifier (letters, digits, _), found {value!r}.")
-    return f"{name}-{dataset}.json"
+    if protocol == data.default_protocol(dataset):
+        return f"{name}-{dataset}.json"
+    return f"{name}-{dataset}-{protocol}.json"
 
 
 def write_record(record, path):
@@ -167,8 +171,11 @@ def shipped_record_names():
     return sorted(item.name for item in folder.iterdir() if item.name.endswith(".json"))
 
 
-def load_record(name, dataset="fer2013", results_directory=None):
+def load_record(name, dataset="fer2013", results_directory=None, protocol=None):
     """Return the recorded run of experiment ``name`` on ``dataset``, or ``None`` if there is none.
+
+    ``protocol`` defaults to the dataset's (:func:`ferkit.data.default_protocol`); a run under
+    a paper's own protocol has a record of its own.
 
     With ``results_directory`` only that folder is read. Otherwise your records
     (:func:`results_folder`) come first, then those shipped with ferkit. The returned dict
@@ -176,7 +183,7 @@ def load_record(name, dataset="fer2013", results_directory=None):
     ``"shipped with ferkit: <file>"``). Lessons show it beside the paper's number and the run
     just made.
     """
-    file_name = record_file_name(name, dataset)
+    file_name = record_file_name(name, dataset, protocol)
     yours = results_folder(results_directory) / file_name
     if yours.is_file():
         return {**json.loads(yours.read_text()), "location": str(yours)}
@@ -187,12 +194,12 @@ def load_record(name, dataset="fer2013", results_directory=None):
     return None
 
 
-def load_records(names, dataset="fer2013", results_directory=None):
+def load_records(names, dataset="fer2013", results_directory=None, protocol=None):
     """``{name: record}`` for those of ``names`` that have a record on ``dataset`` (see :func:`load_record`).
 
     Lessons list the missing names themselves: ``[n for n in names if n not in records]``.
     """
-    found = {name: load_record(name, dataset, results_directory) for name in names}
+    found = {name: load_record(name, dataset, results_directory, protocol) for name in names}
     return {name: record for name, record in found.items() if record is not None}
 
 

@@ -253,6 +253,8 @@ def test_experiment_names_are_identifiers_and_so_are_record_file_names():
         assert runner.record_file_name(name, "fer2013") == f"{name}-fer2013.json"
     with pytest.raises(ValueError, match="name: expected an identifier"):
         runner.record_file_name("fer_kd -2 conv", "fer2013")
+    assert runner.record_file_name("fer_kd", "fer2013", "carveout") == "fer_kd-fer2013.json"
+    assert runner.record_file_name("fer_kd", "sample", "barbagallo") == "fer_kd-sample-barbagallo.json"
 
 
 def test_every_setting_a_paper_states_is_the_paper_s_and_the_rest_is_marked_ours():
