@@ -51,6 +51,24 @@ def test_convolve2d_is_cross_correlation_not_flipped():
     np.testing.assert_array_equal(convolve2d(image[..., np.newaxis], KERNELS["identity"], padding="same"), image)
 
 
+def test_convolving_the_input_with_the_output_gradient_gives_the_kernel_gradient():
+    """The identity lesson 01 uses for its backward pass, against one Keras SGD step (any backend)."""
+    rng = np.random.default_rng(3)
+    images = rng.random((4, 9, 8, 1), dtype=np.float32)
+    kernel = rng.normal(size=(3, 3, 1, 1)).astype(np.float32)
+    model = keras.Sequential([keras.Input((9, 8, 1)), keras.layers.Conv2D(1, 3, use_bias=False)])
+    model.layers[0].set_weights([kernel])
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=1.0), loss="mean_squared_error")
+    model.train_on_batch(images, np.zeros((4, 7, 6, 1), dtype=np.float32))
+    # Loss: the mean of output**2 over all 4*7*6 values, so d loss / d output = 2 * output / 168.
+    outputs = np.stack([convolve2d(image, kernel[..., 0]) for image in images])
+    output_gradients = 2 * outputs / outputs.size
+    kernel_gradient = sum(convolve2d(image, gradient) for image, gradient in zip(images, output_gradients))
+    assert kernel_gradient.shape == (3, 3)
+    np.testing.assert_allclose(model.layers[0].get_weights()[0][..., 0, 0], kernel[..., 0, 0] - kernel_gradient,
+                               atol=1e-5)
+
+
 def test_same_padding_puts_the_odd_pixel_after():
     assert same_padding(48, 3, 1) == (1, 1)
     assert same_padding(48, 3, 2) == (0, 1)  # TensorFlow: extra padding on the bottom/right
