@@ -26,7 +26,7 @@ def tiny_record(tmp_path_factory):
 
 def test_tiny_run_writes_a_complete_record(tiny_record):
     record, directory = tiny_record
-    stored = json.loads((directory / "bedi_cnn-sample.json").read_text())
+    stored = json.loads((directory / "bedi_cnn-sample-carveout.json").read_text())
     assert stored == json.loads(json.dumps(record))
     assert stored["last_epoch_selection_accuracy"] == pytest.approx(stored["history"]["val_accuracy"][-1])
     assert set(stored) == RECORD_KEYS
@@ -56,7 +56,7 @@ def test_an_interrupted_run_is_recorded_from_its_files(tiny_record, tmp_path):
         "bedi_cnn", directory / "checkpoint" / "best.keras", directory / "checkpoint" / "history.csv",
         dataset="sample", protocol="carveout", epochs=2, results_directory=tmp_path, note="stopped by hand",
     )
-    stored = json.loads((tmp_path / "bedi_cnn-sample.json").read_text())
+    stored = json.loads((tmp_path / "bedi_cnn-sample-carveout.json").read_text())
     assert set(stored) == RECORD_KEYS | {"interrupted", "note"}
     assert stored["interrupted"] is True and stored["note"] == "stopped by hand"
     assert stored["training_seconds"] is None
@@ -72,8 +72,10 @@ def test_an_interrupted_run_is_recorded_from_its_files(tiny_record, tmp_path):
 
 def test_load_record_finds_it_or_says_none(tiny_record):
     record, directory = tiny_record
-    found = runner.load_record("bedi_cnn", "sample", directory)
-    assert found["accuracy"] == record["accuracy"] and found["location"] == str(directory / "bedi_cnn-sample.json")
+    assert runner.load_record("bedi_cnn", "sample", directory) is None  # no run under the sample's default
+    found = runner.load_record("bedi_cnn", "sample", directory, protocol="carveout")
+    assert found["accuracy"] == record["accuracy"]
+    assert found["location"] == str(directory / "bedi_cnn-sample-carveout.json")
     assert runner.load_record("mondal_deep", "fer2013", directory) is None
 
 
