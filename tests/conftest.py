@@ -1,6 +1,7 @@
 """Shared test set-up: a quiet TensorFlow, a headless matplotlib, an isolated cache."""
 
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -30,3 +31,34 @@ def fer2013_real():
     if path is None:
         pytest.skip("real FER2013 not available: set FERKIT_DATA to a folder holding fer2013/")
     return path
+
+
+def headless_chromium(window_size="1280,1600"):
+    """Headless Chromium driven by Selenium through Debian's chromedriver (no downloads).
+
+    Skips the test with the reason where Selenium, Chromium or chromedriver is missing
+    (``.ci/run`` installs Debian's ``chromium`` and ``chromium-driver`` as root). Nothing
+    outside this machine resolves: the pages under test must work offline. The caller quits
+    the driver.
+    """
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        pytest.skip("selenium is not installed: pip install -c constraints.txt -e '.[test]'")
+    chromium = next((shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome")
+                     if shutil.which(name)), None)
+    chromedriver = shutil.which("chromedriver")
+    if chromium is None or chromedriver is None:
+        pytest.skip("no headless browser: install Debian's chromium and chromium-driver "
+                    "(apt-get install chromium chromium-driver; .ci/run does it as root)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--disable-background-networking", "--disable-component-update", "--no-first-run",
+                     f"--window-size={window_size}", "--allow-file-access-from-files",
+                     "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE 127.0.0.1"):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=Service(executable_path=chromedriver), options=options)
+    driver.set_page_load_timeout(60)
+    return driver

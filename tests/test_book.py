@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import time
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
 import pytest
+from conftest import headless_chromium
 import yaml
 
 from tools import course
@@ -277,34 +277,9 @@ def test_pages_carry_title_copyright_and_buttons(unexecuted_book):
 # The executed build, in a real browser
 # ---------------------------------------------------------------------------
 
-def find_chromium():
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        if shutil.which(name):
-            return shutil.which(name)
-    return None
-
-
 @pytest.fixture(scope="module")
 def browser():
-    """Headless Chromium driven by Selenium through Debian's chromedriver (no downloads)."""
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        pytest.skip("selenium is not installed: pip install -c constraints.txt -e '.[test]'")
-    chromium, chromedriver = find_chromium(), shutil.which("chromedriver")
-    if chromium is None or chromedriver is None:
-        pytest.skip("no headless browser: install Debian's chromium and chromium-driver "
-                    "(apt-get install chromium chromium-driver; .ci/run does it as root)")
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--window-size=1280,1600", "--allow-file-access-from-files",
-                     # The book must work offline: nothing outside this machine resolves.
-                     "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost"):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(service=Service(executable_path=chromedriver), options=options)
-    driver.set_page_load_timeout(60)
+    driver = headless_chromium("1280,1600")
     yield driver
     driver.quit()
 

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import headless_chromium
 from IPython.core.inputtransformer2 import TransformerManager
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -155,35 +156,9 @@ def jupyterlab(tmp_path):
             server.wait()
 
 
-def find_chromium():
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        if shutil.which(name):
-            return shutil.which(name)
-    return None
-
-
 @pytest.fixture
 def browser():
-    """Headless Chromium driven by Selenium through Debian's chromedriver (no downloads)."""
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        pytest.skip("selenium is not installed: pip install -c constraints.txt -e '.[test]'")
-    chromium, chromedriver = find_chromium(), shutil.which("chromedriver")
-    if chromium is None or chromedriver is None:
-        pytest.skip("no headless browser: install Debian's chromium and chromium-driver "
-                    "(apt-get install chromium chromium-driver; .ci/run does it as root)")
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--disable-background-networking", "--disable-component-update", "--no-first-run",
-                     "--window-size=1400,1000",
-                     # Offline: nothing outside this machine resolves.
-                     "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE 127.0.0.1"):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(service=Service(executable_path=chromedriver), options=options)
-    driver.set_page_load_timeout(60)
+    driver = headless_chromium("1400,1000")
     yield driver
     driver.quit()
 
