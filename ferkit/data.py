@@ -763,8 +763,8 @@ def check_protocol(dataset_name, protocol, path=None):
             except ValueError as error:
                 raise ValueError(
                     f"protocol {protocol!r} needs FER2013's {split} split, which your copy cannot give "
-                    f"({error}); use protocol='carveout' (select on a carve-out of train, report "
-                    f"public_test).") from error
+                    f"({str(error).rstrip('.')}); use protocol='carveout' (select on a carve-out of "
+                    f"train, report public_test).") from error
 
 
 def split_for_protocol(dataset_name, protocol=None, path=None, seed=0, max_train_images=None):
