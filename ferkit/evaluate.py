@@ -13,7 +13,7 @@ from sklearn import metrics
 
 from ferkit.augment import ten_crop
 from ferkit.data import EMOTIONS
-from ferkit.pipeline import model_input, prepare_images
+from ferkit.pipeline import as_model_input, model_input
 
 TTA_MODES = ("none", "flip", "tencrop")
 
@@ -24,7 +24,7 @@ SOURCE_THIS_RUN = "ours (this run, sample)"
 
 def _probabilities(model, images):
     """Model probabilities for one chunk of images (uint8 or float in [0, 1])."""
-    batch = prepare_images(images, model)
+    batch = as_model_input(images, model)
     probabilities = np.asarray(model.predict_on_batch(batch), dtype=np.float32)
     sums = probabilities.sum(axis=1)
     if probabilities.ndim != 2 or not np.allclose(sums, 1.0, atol=1e-2):
@@ -200,6 +200,67 @@ def majority_baseline(train_labels, labels):
         raise ValueError("train_labels: expected at least one label, found none")
     most_frequent = int(np.bincount(train_labels, minlength=len(EMOTIONS)).argmax())
     return most_frequent, float(np.mean(labels == most_frequent)) if labels.size else float("nan")
+
+
+def majority_baselines(parts, split_names, dataset):
+    """The majority-class baseline of every part of a split, one row per part.
+
+    ``parts`` and ``split_names`` are what :func:`ferkit.data.split_for_protocol` (or
+    :func:`ferkit.data.trim_parts`) return; ``dataset`` is the title tables print
+    (:func:`ferkit.data.dataset_title`). Returns a DataFrame indexed by part with the
+    columns ``"dataset"``, ``"split"``, ``"images"``, ``"always answering"`` (the most
+    frequent class of the ``train`` part) and ``"majority-class rate"`` (the accuracy of
+    always answering it, :func:`majority_baseline`): the number every accuracy measured
+    on that part must beat. Introduced in lesson 03_shallow_dropout_deep.
+    """
+    if "train" not in parts:
+        raise ValueError(f"parts: expected a 'train' part, found {sorted(parts)}")
+    missing = sorted(set(parts) - set(split_names))
+    if missing:
+        raise ValueError(f"split_names: expected a name for every part, missing {missing}")
+    train_labels = parts["train"][1]
+    rows = {}
+    for part, (_, labels) in parts.items():
+        majority, rate = majority_baseline(train_labels, labels)
+        rows[part] = {"dataset": dataset, "split": split_names[part], "images": len(labels),
+                      "always answering": EMOTIONS[majority], "majority-class rate": rate}
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("part")
+
+
+def compare_with_majority_baseline(train_labels, y_true, y_pred, alpha=0.05):
+    """Whether predictions beat the majority-class baseline, and what the model answers most.
+
+    Returns a dict: ``"accuracy"`` of ``y_pred`` (labels or probabilities) on ``y_true``;
+    ``"always answering"`` (the most frequent class of ``train_labels``) and
+    ``"majority-class rate"`` (:func:`majority_baseline` on ``y_true``); ``"most frequent
+    answer"`` (a class name) and ``"share of that answer"`` (its fraction of the
+    predictions); ``"p-value"`` of a one-sided binomial test (how likely at least this many
+    correct answers are for a guesser right at the majority-class rate, scipy's
+    ``binomtest``); and ``"above the majority-class rate"``, ``True`` when the p-value is
+    below ``alpha``. A run that has learned only how often each class occurs is not above
+    the rate, and usually gives one answer for nearly every face. Introduced in lesson
+    03_shallow_dropout_deep.
+    """
+    from scipy import stats
+
+    if not 0.0 < alpha < 1.0:
+        raise ValueError(f"alpha: expected a significance level in (0, 1), found {alpha!r}")
+    y_true, y_pred = _check_pair(y_true, y_pred)
+    if y_true.size == 0:
+        raise ValueError("y_true: expected at least one label, found none")
+    majority, rate = majority_baseline(train_labels, y_true)
+    correct = int(np.sum(y_true == y_pred))
+    answers = np.bincount(y_pred, minlength=len(EMOTIONS))
+    p_value = float(stats.binomtest(correct, len(y_true), rate, alternative="greater").pvalue) if rate < 1 else 1.0
+    return {
+        "accuracy": correct / len(y_true),
+        "always answering": EMOTIONS[majority],
+        "majority-class rate": rate,
+        "most frequent answer": EMOTIONS[int(answers.argmax())],
+        "share of that answer": float(answers.max() / answers.sum()),
+        "p-value": p_value,
+        "above the majority-class rate": p_value < alpha,
+    }
 
 
 def result(model, dataset, split, y_true, y_pred, source=SOURCE_THIS_RUN, reference=""):

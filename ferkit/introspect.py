@@ -72,12 +72,12 @@ def filter_weights(model_or_layer, layer_name=None):
 
 def _one_image_batch(model, image):
     """One (H, W, C) face as the float32 batch of one that ``model`` expects."""
-    from ferkit.pipeline import prepare_images
+    from ferkit.pipeline import as_model_input
 
     image = np.asarray(image)
     if image.ndim != 3:
         raise ValueError(f"image: expected one image of shape (H, W, C), found shape {image.shape}")
-    return prepare_images(image[np.newaxis], model)
+    return as_model_input(image[np.newaxis], model)
 
 
 def _forward(model, inputs, target):

@@ -213,15 +213,6 @@ def prediction_explorer(model, images, labels=None) -> widgets.VBox:
 # Augmentation playground (lesson 06_augmentation)
 # ---------------------------------------------------------------------------
 
-def _random_erasing_layer():
-    """``ferkit.augment.RandomErasing`` when that module provides it, else None."""
-    try:
-        from ferkit.augment import RandomErasing
-    except ImportError:
-        return None
-    return RandomErasing
-
-
 def augmentation_layers(rotation: float = 15.0, zoom: float = 0.1, translation: float = 0.1,
                         flip: bool = True, erasing: float = 0.0, seed: int = 0):
     """Return a ``keras.Sequential`` of random augmentation layers built from plain settings.
@@ -229,13 +220,18 @@ def augmentation_layers(rotation: float = 15.0, zoom: float = 0.1, translation: 
     ``rotation`` in degrees (up to +-rotation), ``zoom`` and ``translation``
     as fractions of the image size (up to +-), ``flip`` a random horizontal
     mirror, ``erasing`` the probability of :class:`ferkit.augment.RandomErasing`.
-    A setting of 0 leaves its layer out; every layer is seeded from ``seed``.
-    Plain function of :func:`augmentation_playground`; introduced in lesson
-    06_augmentation.
+    The layers are the ones training uses (Keras's ``RandomFlip``,
+    :class:`ferkit.augment.RandomRotation`, :class:`~ferkit.augment.RandomZoom`,
+    :class:`~ferkit.augment.RandomTranslation`), so the result can go to
+    ``ferkit.train.fit(augment=...)`` as it is. A setting of 0 leaves its layer
+    out; every layer is seeded from ``seed``. Plain function of
+    :func:`augmentation_playground`; introduced in lesson 06_augmentation.
     """
     import keras
 
-    for name, value, high in (("rotation", rotation, 180.0), ("zoom", zoom, 1.0),
+    from ferkit import augment
+
+    for name, value, high in (("rotation", rotation, 180.0), ("zoom", zoom, 0.99),
                               ("translation", translation, 1.0), ("erasing", erasing, 1.0)):
         if not 0.0 <= value <= high:
             raise ValueError(f"{name}: expected a value in [0, {high:g}], found {value!r}")
@@ -243,16 +239,13 @@ def augmentation_layers(rotation: float = 15.0, zoom: float = 0.1, translation: 
     if flip:
         layers.append(keras.layers.RandomFlip("horizontal", seed=seed))
     if rotation:
-        layers.append(keras.layers.RandomRotation(rotation / 360.0, seed=seed + 1))
+        layers.append(augment.RandomRotation(rotation, seed=seed + 1))
     if zoom:
-        layers.append(keras.layers.RandomZoom(zoom, seed=seed + 2))
+        layers.append(augment.RandomZoom(zoom, seed=seed + 2))
     if translation:
-        layers.append(keras.layers.RandomTranslation(translation, translation, seed=seed + 3))
+        layers.append(augment.RandomTranslation(translation, seed=seed + 3))
     if erasing:
-        random_erasing = _random_erasing_layer()
-        if random_erasing is None:
-            raise ValueError("erasing: ferkit.augment.RandomErasing is not available; set erasing=0")
-        layers.append(random_erasing(probability=erasing, seed=seed + 4))
+        layers.append(augment.RandomErasing(probability=erasing, seed=seed + 4))
     if not layers:
         layers.append(keras.layers.Identity())
     return keras.Sequential(layers, name="augmentation")
@@ -264,9 +257,7 @@ def augmentation_playground(images, samples: int = 4, variants: int = 5, seed: i
     Sliders for rotation, zoom, translation and the erasing probability, a
     flip checkbox and a seed; each change builds :func:`augmentation_layers`
     and shows :func:`ferkit.plots.augmentation_examples` (originals in the
-    first column). The erasing slider appears when
-    :class:`ferkit.augment.RandomErasing` exists. Introduced in lesson
-    06_augmentation.
+    first column). Introduced in lesson 06_augmentation.
     """
     images = _check_images(images)
     rotation = widgets.FloatSlider(value=15.0, min=0.0, max=90.0, step=5.0, description="rotation (deg)", **_SLIDER)
@@ -276,10 +267,7 @@ def augmentation_playground(images, samples: int = 4, variants: int = 5, seed: i
     erasing = widgets.FloatSlider(value=0.0, min=0.0, max=1.0, step=0.1, description="erasing p", **_SLIDER)
     seed_box = widgets.IntText(value=seed, description="seed", layout=widgets.Layout(width="160px"))
     output = widgets.Output()
-    controls = [rotation, zoom, translation, flip]
-    if _random_erasing_layer() is not None:
-        controls.append(erasing)
-    controls.append(seed_box)
+    controls = [rotation, zoom, translation, flip, erasing, seed_box]
 
     def redraw(_change=None):
         def make_figure():

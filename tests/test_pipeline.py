@@ -200,3 +200,96 @@ def test_array_batches_shuffle_by_seed_and_augment_only_when_training():
     evaluated = pipeline.ArrayBatches(images, labels, 8, training=False, augment=doubling)
     np.testing.assert_allclose(trained[0][0], images[trained[0][1]] / 255 * 2, atol=1e-6)
     np.testing.assert_allclose(evaluated[0][0], images / 255, atol=1e-6)
+
+
+# ---------------------------------------------------------------------------
+# What a model expects, and the fast path's pieces
+
+def _image_model(shape):
+    return keras.Sequential([keras.Input(shape), keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(7)])
+
+
+def test_model_input_reads_size_and_channels():
+    assert pipeline.model_input(_image_model((96, 96, 3))) == ((96, 96), 3)
+    assert pipeline.model_input(_image_model((None, None, 1))) == (None, 1)
+    assert pipeline.model_input(_image_model((48, 48, 2))) == ((48, 48), None)
+    two = keras.Input((8, 8, 1)), keras.Input((8, 8, 1))
+    with pytest.raises(ValueError, match="one image input"):
+        pipeline.model_input(keras.Model(list(two), keras.layers.Add()(list(two))))
+    vector = keras.Sequential([keras.Input((10,)), keras.layers.Dense(2)])
+    with pytest.raises(ValueError, match="image input"):
+        pipeline.model_input(vector)
+
+
+def test_as_model_input_is_what_make_dataset_feeds(faces):
+    images, labels = faces
+    model = _image_model((96, 96, 3))
+    batch = pipeline.as_model_input(images, model)
+    assert isinstance(batch, np.ndarray) and batch.dtype == np.float32 and batch.shape == (10, 96, 96, 3)
+    expected, _ = collect(pipeline.make_dataset(images, labels, 4, training=False, image_size=96, channels=3))
+    np.testing.assert_array_equal(batch, expected)
+    np.testing.assert_array_equal(pipeline.as_model_input(images[0], model), batch[:1])  # one image
+    np.testing.assert_array_equal(pipeline.as_model_input(batch, model), batch)  # float in [0, 1] as is
+
+
+@pytest.mark.parametrize("source, target", [((48, 48, 1), (96, 96, 3)), ((40, 40, 3), (40, 40, 1)),
+                                            ((48, 48, 1), (48, 48, 1)), ((100, 100, 3), (48, 48, 3))])
+def test_to_model_input_on_the_device_matches_the_host(source, target):
+    images = np.random.default_rng(1).integers(0, 256, (6, *source), dtype=np.uint8)
+    model = _image_model(target)
+    layer = pipeline.ToModelInput(*pipeline.model_input(model))
+    device = keras.ops.convert_to_numpy(layer(images))
+    assert device.dtype == np.float32 and device.shape == (6, *target)
+    np.testing.assert_allclose(device, pipeline.as_model_input(images, model), atol=1e-6)
+    if source[:2] <= target[:2]:  # enlarging (all fit feeds it): compiles under XLA too
+        compiled = tf.function(layer, jit_compile=True)
+        np.testing.assert_allclose(compiled(images).numpy(), device, atol=1e-6)
+
+
+def test_memory_batches_stay_uint8_shuffle_by_seed_and_drop_the_remainder():
+    images = np.arange(10, dtype=np.uint8).reshape(10, 1, 1, 1)
+    labels = np.arange(10)
+    batches = pipeline.MemoryBatches(images, labels, 4, training=True, seed=2)
+    assert len(batches) == 3
+    first = [batches[index] for index in range(3)]
+    assert all(batch.dtype == np.uint8 for batch, _ in first)
+    order = np.concatenate([label for _, label in first])
+    assert sorted(order) == list(range(10)) and not np.array_equal(order, labels)
+    np.testing.assert_array_equal(np.concatenate([batch[:, 0, 0, 0] for batch, _ in first]), order)
+    again = pipeline.MemoryBatches(images, labels, 4, training=True, seed=2)
+    np.testing.assert_array_equal(np.concatenate([again[i][1] for i in range(3)]), order)
+    batches.on_epoch_end()
+    assert not np.array_equal(np.concatenate([batches[i][1] for i in range(3)]), order)
+    kept = pipeline.MemoryBatches(images, labels, 4, training=False)
+    np.testing.assert_array_equal(np.concatenate([kept[i][1] for i in range(3)]), labels)
+    assert len(pipeline.MemoryBatches(images, labels, 4, training=True, drop_remainder=True)) == 2
+    with pytest.raises(ValueError, match="labels"):
+        pipeline.MemoryBatches(images, labels[:5], 4, training=True)
+
+
+def test_an_augmentation_with_ten_views_repeats_the_labels_on_the_host_path(faces):
+    from ferkit import augment
+
+    images, labels = faces
+    crops = keras.Sequential([augment.TenCrop(40)])
+    batch_images, batch_labels = next(iter(pipeline.make_dataset(images, labels, 4, training=False)))
+    trained = pipeline.make_dataset(images, labels, 4, training=True, augment=crops, seed=0)
+    crop_images, crop_labels = next(iter(trained))
+    assert crop_images.shape == (40, 40, 40, 1) and crop_labels.shape == (40,)
+    np.testing.assert_array_equal(crop_labels.numpy().reshape(4, 10), np.repeat(crop_labels.numpy()[::10, None], 10, 1))
+    arrays = pipeline.ArrayBatches(images, labels, 4, training=True, augment=crops, seed=0)
+    array_images, array_labels = arrays[0]
+    assert array_images.shape == (40, 40, 40, 1)
+    np.testing.assert_array_equal(array_labels, np.repeat(labels[arrays.order[:4]], 10))
+    assert batch_images.shape == (4, 48, 48, 1) and batch_labels.shape == (4,)  # no views without training
+
+
+def test_repeating_memory_batches_reshuffle_after_every_pass():
+    batches = pipeline.MemoryBatches(np.zeros((10, 1, 1, 1), np.uint8), np.arange(10), 4, training=True,
+                                     seed=0, repeat=True)
+    assert batches.num_batches is None
+    labels = [batches[index][1] for index in range(9)]
+    passes = [np.concatenate(labels[start : start + 3]) for start in (0, 3, 6)]
+    for order in passes:
+        assert sorted(order) == list(range(10))
+    assert not np.array_equal(passes[0], passes[1]) and not np.array_equal(passes[1], passes[2])
