@@ -27,7 +27,11 @@ class Experiment:
     ``builder_arguments``); ``augment`` names a function of :mod:`ferkit.augment`
     or is ``None``. ``sources`` says, setting by setting, whether the value is the
     paper's (with the table or section that states it) or ours (with why);
-    ``settings_source`` is the same in one line.
+    ``settings_source`` is the same in one line. ``dataset`` is the dataset of
+    :data:`ferkit.data.DATASETS` the experiment is meant for (``--dataset``), and
+    ``protocol`` the paper's own protocol of :data:`ferkit.data.PROTOCOLS`
+    (``--protocol`` rebuilds the paper's table; a run without it uses ours); both
+    ``None`` where any will do.
     """
 
     name: str
@@ -44,6 +48,8 @@ class Experiment:
     early_stopping_patience: int | None = None
     cosine_schedule: bool = False
     paper: str | None = None
+    dataset: str | None = None
+    protocol: str | None = None
 
     @property
     def settings_source(self):
@@ -127,6 +133,133 @@ def _fer_kd_experiments():
     return table
 
 
+MATIJASEVIC_EXPERIMENTS = {"resnet50": "matijasevic_resnet50", "vgg16": "matijasevic_vgg16",
+                           "vgg19": "matijasevic_vgg19"}
+"""Matijasevic's Tables 1-3 (ResNet50, VGG16, VGG19 on RAF-DB without disgust) -> the experiment
+that rebuilds each. Lesson 07_transfer_learning."""
+
+QUTUB_ATAY_DATASETS = {"fer2013": "FER2013", "rafdb": "RAF-DB"}
+"""The datasets of Qutub & Atay's Tables 10-11: ferkit name -> the paper's."""
+
+QUTUB_ATAY_MODELS = ("efficientnet_b0", "resnet18", "vgg16", "vgg19")
+"""The transfer networks of Qutub & Atay's Tables 10-11, as builders of :mod:`ferkit.models`."""
+
+
+def qutub_atay_experiment_name(model, dataset):
+    """The experiment rebuilding Qutub & Atay's ``model`` on ``dataset``, e.g. ``qutub_atay_vgg19_rafdb``."""
+    if dataset not in QUTUB_ATAY_DATASETS:
+        raise ValueError(f"dataset: expected one of {sorted(QUTUB_ATAY_DATASETS)}, found {dataset!r}")
+    return f"qutub_atay_{model}_{dataset}"
+
+
+def transfer_experiments(dataset):
+    """The papers' transfer experiments meant for ``dataset`` (a key of :data:`ferkit.data.DATASETS`).
+
+    ``rafdb_without_disgust``: Matijasevic's three; ``rafdb`` and ``fer2013``: Qutub & Atay's four
+    on that dataset; ``rafdb_sample`` (the sample in RAF-DB's form): those on RAF-DB; ``sample``
+    (FER2013's form): those on FER2013. Lesson 07_transfer_learning.
+    """
+    from ferkit import data
+
+    data.dataset(dataset)  # a ValueError naming the known datasets
+    if dataset == "rafdb_without_disgust":
+        return list(MATIJASEVIC_EXPERIMENTS.values())
+    family = "rafdb" if dataset.startswith("rafdb") else "fer2013"
+    return [qutub_atay_experiment_name(model, family) for model in QUTUB_ATAY_MODELS]
+
+
+def _matijasevic_experiments():
+    """ResNet50, VGG16 and VGG19 as Matijasevic trains them (sections 4-5), from ImageNet weights.
+
+    The paper's: Keras Applications with ImageNet weights (section 4.1), RAF-DB without disgust
+    (section 4.2), a horizontal flip only (section 4.2), its 80/20 protocol and last-epoch
+    validation accuracy (section 5, Tables 1-3; ``--protocol matijasevic``), training until
+    'saturation'. Ours: what stops training (early stopping on the selection loss), the epoch cap,
+    optimiser, learning rate, batch size, input size and head, none of which the paper states.
+    """
+    from ferkit import data
+
+    table = {}
+    for model, name in MATIJASEVIC_EXPERIMENTS.items():
+        def paper(setting):
+            return _paper(model, setting, paper="matijasevic")
+
+        pretrained, pretrained_source = paper("pretrained")
+        excluded, excluded_source = paper("excluded_classes")
+        _, augmentation_source = paper("augmentation")
+        stopped_after, stopped_source = paper("epochs")
+        _, stopping_source = paper("stopping_rule")
+        table[name] = _experiment(
+            name, model, "matijasevic",
+            dataset=("rafdb_without_disgust",
+                     f"{excluded_source[:-1]}: RAF-DB without {', '.join(excluded)})"),
+            protocol=("matijasevic", f"paper ({data.PROTOCOLS['matijasevic'].source})"),
+            builder_arguments=({"weights": pretrained},
+                               f"{pretrained_source}; freeze=False ours (section 4.1 names feature "
+                               "extraction and fine-tuning without saying which: the whole network trains)"),
+            input_shape=_ours((100, 100, 3), "not stated; RAF-DB's aligned 100x100 colour faces as they are"),
+            augment=("barbagallo_augment",
+                     f"{augmentation_source[:-1]}: a horizontal flip only; run by barbagallo_augment, the "
+                     "same single RandomFlip, whose p = 0.5 is ours: the paper states none)"),
+            epochs=_ours(30, f"a cap: not stated; training stopped at saturation, after {stopped_after} "
+                             f"epochs in {stopped_source.removeprefix('paper (').rstrip(')')}"),
+            early_stopping_patience=_ours(3, "our saturation rule: stop once the selection loss has not "
+                                             "improved for 3 epochs; "
+                                             f"{stopping_source.removeprefix('paper (').rstrip(')')} "
+                                             "stop when accuracy and loss converge"),
+            optimizer=_ours("adam", "not stated"),
+            learning_rate=_ours(1e-4, "not stated; a low rate for a pretrained network that trains whole"),
+            batch_size=_ours(32, "not stated; Keras's default"),
+        )
+    return table
+
+
+def _qutub_atay_experiments():
+    """EfficientNet-B0, ResNet18, VGG16 and VGG19 on FER2013 and RAF-DB as Qutub & Atay train them.
+
+    The paper's: pretrained networks retrained (section 6), their augmentation (section 3.3),
+    their heads (sections 4.4-4.5; VGG19's from Table 10's count), their input (FER2013 grey
+    48x48, repeated to three channels inside the model; RAF-DB colour 100x100) and protocol
+    (``--protocol qutub_atay``). VGG19 takes 64x64: the count decides (``models.vgg19``). Ours:
+    ImageNet as the pretraining data (not named), optimiser, learning rate, batch size, epochs
+    and early stopping (not stated; hyper-parameters were searched per model, section 4.7).
+    """
+    from ferkit import data
+
+    table = {}
+    for model in QUTUB_ATAY_MODELS:
+        sizes, size_source = _paper(model, "input_size", paper="qutub_atay")
+        channels, channels_source = _paper(model, "input_channels", paper="qutub_atay")
+        _, pretrained_source = _paper(model, "pretrained", paper="qutub_atay")
+        _, augmentation_source = _paper(model, "augmentation", paper="qutub_atay")
+        for dataset, title in QUTUB_ATAY_DATASETS.items():
+            name = qutub_atay_experiment_name(model, dataset)
+            size, depth = sizes[title], channels[title]
+            if model == "vgg19":
+                input_shape = ((64, 64, depth), f"ours (64x64: the only input at which VGG19's flatten head "
+                                                f"gives Tables 10-11's 45,227,079 parameters; the count decides "
+                                                f"over the text's pooled head); channels {channels_source}")
+            else:
+                input_shape = ((*size, depth), f"{size_source}; channels {channels_source}")
+            table[name] = _experiment(
+                name, model, "qutub_atay",
+                dataset=(dataset, f"paper (Qutub & Atay, section 3.1; Table {10 if dataset == 'fer2013' else 11})"),
+                protocol=("qutub_atay", f"paper ({data.PROTOCOLS['qutub_atay'].source})"),
+                input_shape=input_shape,
+                builder_arguments=({"weights": "imagenet"},
+                                   f"pretrained {pretrained_source}; ImageNet ours (the pretraining data is "
+                                   "not named); freeze=False ours (the networks are 'retrained', section 6, "
+                                   "which suggests fine-tuning)"),
+                augment=("qutub_augment", f"{augmentation_source[:-1]}; TenCrop off ours: the model takes "
+                                          "the whole face)"),
+                epochs=_ours(30, "not stated"), batch_size=_ours(64, "not stated"),
+                optimizer=_ours("adam", "not stated; searched per model, section 4.7"),
+                learning_rate=_ours(1e-4, "not stated; 'trial-and-error', section 6"),
+                early_stopping_patience=_ours(5, "not stated"),
+            )
+    return table
+
+
 def experiments():
     """Return ``{name: Experiment}`` for every experiment the runner knows."""
     table = {
@@ -142,7 +275,7 @@ def experiments():
     table.update(_fer_kd_experiments())
     transfer_inputs = {"vgg16": (48, 48, 1), "vgg19": (64, 64, 1), "resnet50": (96, 96, 1),
                        "resnet18": (96, 96, 1), "efficientnet_b0": (96, 96, 1)}
-    for name, shape in transfer_inputs.items():
+    for name, shape in transfer_inputs.items():  # the from-scratch baselines of lesson 07
         table[name] = _experiment(
             name, name, None,
             input_shape=_ours(shape, "the input that gives Qutub & Atay's parameter count"),
@@ -152,6 +285,8 @@ def experiments():
             augment=_ours("qutub_augment", "Qutub & Atay's pipeline, section 3.3"),
             early_stopping_patience=_ours(5, "not stated"),
         )
+    table.update(_matijasevic_experiments())
+    table.update(_qutub_atay_experiments())
     table["reference"] = _experiment(
         "reference", "reference_cnn", None,
         input_shape=_ours((48, 48, 1), "the course's reference model, not a paper's"),

@@ -33,7 +33,9 @@ the papers' training settings are in :func:`ferkit.papers.stated_settings`.
 
 Lessons: 01_convolution (:func:`lenet5`), 03_shallow_dropout_deep
 (``mondal_*``), 04_compact_cnn (:func:`bedi_cnn`), 05_fer_kd (:func:`fer_kd`),
-07_transfer_learning (the transfer builders and :func:`summary_table`).
+07_transfer_learning (the transfer builders, :func:`transfer_from` for a source network
+that is not an ImageNet one, :func:`freeze_backbone` / :func:`unfreeze` for feature
+extraction and fine-tuning, and :func:`summary_table`).
 """
 
 from __future__ import annotations
@@ -62,9 +64,16 @@ __all__ = [
     "mondal_deep",
     "mondal_dropout",
     "mondal_shallow",
+    "RESNET18_IMAGENET_PRESET",
+    "backbone_of",
+    "blocks",
+    "freeze_backbone",
+    "imagenet_weights",
     "resnet18",
     "resnet50",
     "summary_table",
+    "transfer_from",
+    "unfreeze",
     "vgg16",
     "vgg19",
 ]
@@ -415,10 +424,10 @@ def fer_kd(
 
 
 class WeightsUnavailableError(RuntimeError):
-    """Pretrained weights were asked for but are neither in the Keras cache nor downloadable.
+    """Pretrained weights were asked for but are neither in the cache nor downloadable.
 
-    Its message says where Keras looks for the file and how to get it. Lesson
-    07_transfer_learning.
+    Its message says where the file is looked for and how to get it. The builders
+    raise it instead of falling back to random weights. Lesson 07_transfer_learning.
     """
 
 
@@ -451,6 +460,16 @@ IMAGENET_WEIGHT_FILES: dict[str, tuple[str, str, str]] = {
     ),
 }
 
+RESNET18_IMAGENET_PRESET = "resnet_18_imagenet"
+"""KerasHub's ImageNet ResNet18 (``keras_hub.models.ResNetBackbone.from_preset``): Keras
+Applications has no ResNet18. KerasHub (``pip install "ferkit[resnet18]"``) downloads the
+preset from Kaggle Models (handle ``keras/resnetv1/keras/resnet_18_imagenet``) through
+``kagglehub``, which caches it in ``~/.cache/kagglehub`` (or ``$KAGGLEHUB_CACHE``). Lesson
+07_transfer_learning."""
+
+_BUILDER_BACKBONES = {"vgg16": "vgg16", "vgg19": "vgg19", "resnet50": "resnet50",
+                      "efficientnet_b0": "efficientnetb0"}
+
 
 def _keras_models_folder():
     """Where ``keras.utils.get_file(..., cache_subdir="models")`` keeps files."""
@@ -482,6 +501,51 @@ def _ensure_imagenet_weights(backbone):
         ) from error
 
 
+def _kerashub_resnet18_backbone(rgb_shape):
+    """KerasHub's ImageNet ResNet18 backbone on ``rgb_shape``, or a :class:`WeightsUnavailableError`."""
+    try:
+        import keras_hub
+    except ImportError as error:
+        raise WeightsUnavailableError(
+            "resnet18(weights='imagenet') loads KerasHub's preset "
+            f"{RESNET18_IMAGENET_PRESET!r} (Keras Applications has no ResNet18), but KerasHub is not "
+            "installed: pip install \"ferkit[resnet18]\" (or pip install keras-hub). Or pass "
+            "weights=None to train ResNet18 from scratch (random initialisation)."
+        ) from error
+    try:
+        return keras_hub.models.ResNetBackbone.from_preset(  # under the global (mixed) precision policy
+            RESNET18_IMAGENET_PRESET, image_shape=tuple(rgb_shape), name="resnet18_backbone",
+            dtype=keras.config.dtype_policy().name)
+    except Exception as error:  # kagglehub's network and HTTP errors, a missing cache...
+        cache = os.environ.get("KAGGLEHUB_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "kagglehub")
+        raise WeightsUnavailableError(
+            f"resnet18(weights='imagenet') needs KerasHub's preset {RESNET18_IMAGENET_PRESET!r}; it is "
+            f"not in the kagglehub cache ({cache}) and downloading it from Kaggle Models failed "
+            f"({type(error).__name__}: {error}). To get it: build the model once on a machine with "
+            "internet access (e.g. Google Colab), then copy that cache folder to this machine (or set "
+            "KAGGLEHUB_CACHE to a folder holding it). Or pass weights=None to train from scratch."
+        ) from error
+
+
+def imagenet_weights(name):
+    """Find (or download once) the ImageNet weights of transfer builder ``name``; say where they are.
+
+    ``name`` is ``"vgg16"``, ``"vgg19"``, ``"resnet50"``, ``"efficientnet_b0"`` (Keras
+    Applications' files, cached in ``~/.keras/models/``) or ``"resnet18"`` (KerasHub's
+    preset :data:`RESNET18_IMAGENET_PRESET`, cached by ``kagglehub``). Returns a short
+    description of where the weights are. Raises :class:`WeightsUnavailableError` when they
+    cannot be had (offline, KerasHub missing), with what to do; a ``ValueError`` for another
+    name. A lesson asks this before choosing ImageNet weights, so that it never falls back
+    silently. Lesson 07_transfer_learning.
+    """
+    if name == "resnet18":
+        _kerashub_resnet18_backbone((32, 32, 3))
+        return f"KerasHub preset {RESNET18_IMAGENET_PRESET!r} (kagglehub's cache)"
+    if name not in _BUILDER_BACKBONES:
+        raise ValueError(f"name: expected one of {sorted([*_BUILDER_BACKBONES, 'resnet18'])}, found {name!r}")
+    return _ensure_imagenet_weights(_BUILDER_BACKBONES[name])
+
+
 @keras.saving.register_keras_serializable(package="ferkit")
 class ImageNetPreprocessing(layers.Layer):
     """Turn [0, 1] RGB images into what an ImageNet backbone was trained on.
@@ -489,7 +553,7 @@ class ImageNetPreprocessing(layers.Layer):
     ``mode="caffe"`` (VGG16, VGG19, ResNet50 in ``keras.applications``): RGB -> BGR,
     times 255, minus the ImageNet mean pixel (103.939, 116.779, 123.68), no
     scaling; the same as their ``preprocess_input`` applied to [0, 255] images.
-    ``mode="torch"`` (torchvision models such as ResNet18): minus mean
+    ``mode="torch"`` (torchvision and KerasHub's ResNet18): minus mean
     (0.485, 0.456, 0.406), divided by std (0.229, 0.224, 0.225), on [0, 1] images.
     A registered layer, not a ``Lambda``, so models holding it save and load with
     ``safe_mode=True``. Lesson 07_transfer_learning.
@@ -548,10 +612,10 @@ def _rgb_input(input_shape):
     return inputs, inputs
 
 
-def _check_weights(weights):
-    if weights not in (None, "imagenet"):
+def _check_weights(weights, pretrained=("imagenet",)):
+    if weights is not None and weights not in pretrained:
         raise ValueError(
-            f"weights must be None (random initialisation) or 'imagenet', got {weights!r}. "
+            f"weights must be None (random initialisation) or one of {list(pretrained)}, got {weights!r}. "
             "To load your own weights, build with weights=None and call model.load_weights(path)."
         )
 
@@ -562,6 +626,17 @@ def _keras_backbone(application, backbone, rgb_shape, weights):
     if weights == "imagenet":
         _ensure_imagenet_weights(backbone)  # raises with instructions when offline
     return application(include_top=False, weights=weights, input_shape=rgb_shape)
+
+
+def _features(backbone, x, pretrained):
+    """Call ``backbone`` on ``x``; a pretrained one with ``training=False``.
+
+    Keras's transfer-learning advice: a pretrained backbone's batch-norm layers stay in
+    inference mode (their ImageNet statistics) even once the backbone is unfrozen for
+    fine-tuning, or the first fine-tuning steps wreck what it learned. A backbone trained
+    from scratch needs its batch statistics, so it is called normally.
+    """
+    return backbone(x, training=False) if pretrained else backbone(x)
 
 
 def _dense_head(x, units, num_classes):
@@ -582,6 +657,18 @@ def _transfer_model(inputs, backbone, head_outputs, freeze, name):
     return keras.Model(inputs, head_outputs, name=name)
 
 
+def _vgg(application, backbone_name, input_shape, num_classes, weights, freeze, head, default_head):
+    """VGG16 or VGG19 without its top -> ``head`` -> dense 4096 -> dense 4096 -> softmax."""
+    input_shape, num_classes = _check_input_shape(input_shape), _check_num_classes(num_classes)
+    inputs, x = _rgb_input(input_shape)
+    backbone = _keras_backbone(application, backbone_name, (*input_shape[:2], 3), weights)
+    x = ImageNetPreprocessing("caffe", name="imagenet_preprocessing")(x)
+    x = _pool(_features(backbone, x, weights is not None), head)
+    outputs = _dense_head(x, (4096, 4096), num_classes)
+    name = backbone_name if head == default_head else f"{backbone_name}_{head}"
+    return _transfer_model(inputs, backbone, outputs, freeze, name)
+
+
 def vgg16(input_shape=(48, 48, 1), num_classes=7, weights="imagenet", freeze=False, head="global_pool"):
     """Return VGG16 with Qutub & Atay's head (Keras model ``"vgg16"``).
 
@@ -591,26 +678,21 @@ def vgg16(input_shape=(48, 48, 1), num_classes=7, weights="imagenet", freeze=Fal
     reduced to 1x1, the top layer cut to seven outputs). Parameters (7 classes,
     any input size, 1 or 3 channels): 33,625,927 total = trainable (no batch
     norm), 0 non-trainable, Qutub & Atay's 33,625,927 (Table 10). Matijasevic
-    also trains VGG16 (on RAF-DB) but states no head or count. With ``freeze=True`` only the head is trainable (18,911,239);
-    the backbone keeps its 14,714,688 as non-trainable. ``head="flatten"``
-    flattens the last map instead (model ``"vgg16_flatten"``; counts then depend
-    on the input size).
+    also trains VGG16 (on RAF-DB) but states no head or count. With ``freeze=True``
+    only the head is trainable (18,911,239); the backbone keeps its 14,714,688 as
+    non-trainable. ``head="flatten"`` flattens the last map instead (model
+    ``"vgg16_flatten"``; counts then depend on the input size).
 
     Input: float images in [0, 1], grayscale (repeated to 3 channels inside; see
     the module docstring for weight folding) or RGB; the model applies VGG's own
-    preprocessing (:class:`ImageNetPreprocessing`,
-    ``"caffe"``). ``weights="imagenet"`` needs the Keras weight file: offline it
-    raises :class:`WeightsUnavailableError` saying how to get it; ``None`` starts
-    from random weights. Smallest input: 32x32. Lesson 07_transfer_learning.
+    preprocessing (:class:`ImageNetPreprocessing`, ``"caffe"``). ``weights="imagenet"``
+    needs the Keras weight file (:func:`imagenet_weights`): offline it raises
+    :class:`WeightsUnavailableError` saying how to get it; ``None`` starts from
+    random weights. A pretrained backbone runs with ``training=False`` (see
+    :func:`unfreeze`). Smallest input: 32x32. Lesson 07_transfer_learning.
     """
-    input_shape, num_classes = _check_input_shape(input_shape), _check_num_classes(num_classes)
-    inputs, x = _rgb_input(input_shape)
-    backbone = _keras_backbone(keras.applications.VGG16, "vgg16", (*input_shape[:2], 3), weights)
-    x = ImageNetPreprocessing("caffe", name="imagenet_preprocessing")(x)
-    x = _pool(backbone(x), head)
-    outputs = _dense_head(x, (4096, 4096), num_classes)
-    name = "vgg16" if head == "global_pool" else f"vgg16_{head}"
-    return _transfer_model(inputs, backbone, outputs, freeze, name)
+    return _vgg(keras.applications.VGG16, "vgg16", input_shape, num_classes, weights, freeze, head,
+                default_head="global_pool")
 
 
 def vgg19(input_shape=(64, 64, 1), num_classes=7, weights="imagenet", freeze=False, head="flatten"):
@@ -619,9 +701,10 @@ def vgg19(input_shape=(64, 64, 1), num_classes=7, weights="imagenet", freeze=Fal
     ``keras.applications.VGG19`` without its top -> flatten -> dense 4096 ->
     dense 4096 -> dense ``num_classes``. Qutub & Atay state 45,227,079
     parameters (Table 10); their section 4.5 describes the same pooled head as
-    for VGG16, which gives only 38,935,623 (``ferkit.papers.CONTRADICTIONS``). Their figure is matched exactly by *flattening* the
-    2x2x512 map that VGG19 makes from a **64x64** input (2,048 features), so that
-    is the default: 45,227,079 total = trainable, 0 non-trainable (7 classes,
+    for VGG16, which gives only 38,935,623 (``ferkit.papers.CONTRADICTIONS``).
+    Their figure is matched exactly by *flattening* the 2x2x512 map that VGG19
+    makes from a **64x64** input (2,048 features), so that is the default (the
+    count decides): 45,227,079 total = trainable, 0 non-trainable (7 classes,
     64x64, 1 or 3 channels). ``head="global_pool"`` (model ``"vgg19_global_pool"``)
     is the text's reading: 38,935,623 at any input size. With ``freeze=True`` only
     the head is trainable (the backbone's 20,024,384 become non-trainable). At
@@ -631,14 +714,8 @@ def vgg19(input_shape=(64, 64, 1), num_classes=7, weights="imagenet", freeze=Fal
     model, as :func:`vgg16`; ``weights="imagenet"`` offline raises
     :class:`WeightsUnavailableError`. Lesson 07_transfer_learning.
     """
-    input_shape, num_classes = _check_input_shape(input_shape), _check_num_classes(num_classes)
-    inputs, x = _rgb_input(input_shape)
-    backbone = _keras_backbone(keras.applications.VGG19, "vgg19", (*input_shape[:2], 3), weights)
-    x = ImageNetPreprocessing("caffe", name="imagenet_preprocessing")(x)
-    x = _pool(backbone(x), head)
-    outputs = _dense_head(x, (4096, 4096), num_classes)
-    name = "vgg19" if head == "flatten" else f"vgg19_{head}"
-    return _transfer_model(inputs, backbone, outputs, freeze, name)
+    return _vgg(keras.applications.VGG19, "vgg19", input_shape, num_classes, weights, freeze, head,
+                default_head="flatten")
 
 
 def resnet50(input_shape=(100, 100, 3), num_classes=7, weights="imagenet", freeze=False):
@@ -649,13 +726,15 @@ def resnet50(input_shape=(100, 100, 3), num_classes=7, weights="imagenet", freez
     total, 23,548,935 trainable, 53,120 non-trainable (batch-norm statistics).
     With ``freeze=True`` only the 14,343 head parameters are trainable; frozen
     batch-norm layers then also run in inference mode (Keras 3 behaviour), as
-    feature extraction needs. Assumption: the head is the standard one (global
-    average pooling and one softmax layer): Matijasevic names the Keras model
-    (section 3.1) but states no head and no parameter count, nor whether the
-    backbone is fine-tuned or frozen (section 4.1). Matijasevic's settings:
-    ``ferkit.papers.stated_settings("resnet50")`` (ImageNet weights, horizontal
-    flip only, 80/20 split, stopped at saturation after 8 epochs, Table 1).
-    Default input: RAF-DB's 100x100x3; grayscale input is repeated to 3 channels.
+    feature extraction needs, and with ImageNet weights the backbone is called with
+    ``training=False``, so they stay so once unfrozen (:func:`unfreeze`).
+    Assumption: the head is the standard one (global average pooling and one
+    softmax layer): Matijasevic names the Keras model (section 3.1) but states no
+    head and no parameter count, nor whether the backbone is fine-tuned or frozen
+    (section 4.1). Matijasevic's settings: ``ferkit.papers.stated_settings
+    ("resnet50")`` (ImageNet weights, horizontal flip only, 80/20 split, stopped at
+    saturation after 8 epochs, Table 1). Default input: RAF-DB's 100x100x3;
+    grayscale input is repeated to 3 channels.
 
     Input: float images in [0, 1]; ResNet50's ``"caffe"`` preprocessing happens
     inside the model. ``weights="imagenet"`` offline raises
@@ -666,7 +745,7 @@ def resnet50(input_shape=(100, 100, 3), num_classes=7, weights="imagenet", freez
     inputs, x = _rgb_input(input_shape)
     backbone = _keras_backbone(keras.applications.ResNet50, "resnet50", (*input_shape[:2], 3), weights)
     x = ImageNetPreprocessing("caffe", name="imagenet_preprocessing")(x)
-    x = layers.GlobalAveragePooling2D(name="head_global_pool")(backbone(x))
+    x = layers.GlobalAveragePooling2D(name="head_global_pool")(_features(backbone, x, weights is not None))
     outputs = _output_layer(x, num_classes)
     return _transfer_model(inputs, backbone, outputs, freeze, "resnet50")
 
@@ -695,7 +774,7 @@ def efficientnet_b0(input_shape=(96, 96, 1), num_classes=7, weights="imagenet", 
         keras.applications.EfficientNetB0, "efficientnetb0", (*input_shape[:2], 3), weights
     )
     x = layers.Rescaling(255.0, name="to_0_255")(x)
-    x = layers.GlobalAveragePooling2D(name="head_global_pool")(backbone(x))
+    x = layers.GlobalAveragePooling2D(name="head_global_pool")(_features(backbone, x, weights is not None))
     x = layers.Dropout(dropout_rate, name="head_dropout")(x)
     outputs = _output_layer(x, num_classes)
     return _transfer_model(inputs, backbone, outputs, freeze, "efficientnet_b0")
@@ -753,42 +832,215 @@ def _resnet18_backbone(rgb_shape):
 
 
 def resnet18(input_shape=(96, 96, 1), num_classes=7, weights=None, freeze=False):
-    """Return ResNet18 in torchvision's layout (Keras model ``"resnet18"``).
+    """Return ResNet18 (Keras model ``"resnet18"``): torchvision's layout, or KerasHub's with ImageNet weights.
 
-    Keras has no ResNet18, so it is written here exactly as torchvision builds it:
-    conv 7x7/2 64 (no bias) -> BN -> ReLU -> max pool 3x3/2 -> four stages of two
-    ``BasicBlock``s (64, 128, 256, 512 filters; the first block of stages 2-4
-    halves the map and projects its shortcut with a 1x1 conv + BN) -> global
-    average pool -> FC ``num_classes``. Layer names follow torchvision's
-    (``layer2_0_downsample_0`` for ``layer2.0.downsample.0``), padding is
-    symmetric as in PyTorch and batch norm uses PyTorch's epsilon and momentum,
-    so torchvision weights could be copied in layer by layer.
-    Parameters (7 classes, any input size): 11,189,703 total, **11,180,103
-    trainable** (torchvision's count with a 7-way FC, Qutub & Atay's 11,180,103 in
-    Table 10), 9,600 non-trainable
+    Keras Applications has no ResNet18, so with ``weights=None`` (the default) it
+    is written here exactly as torchvision builds it: conv 7x7/2 64 (no bias) ->
+    BN -> ReLU -> max pool 3x3/2 -> four stages of two ``BasicBlock``s (64, 128,
+    256, 512 filters; the first block of stages 2-4 halves the map and projects
+    its shortcut with a 1x1 conv + BN) -> global average pool -> FC
+    ``num_classes``. Layer names follow torchvision's (``layer2_0_downsample_0``
+    for ``layer2.0.downsample.0``), padding is symmetric as in PyTorch and batch
+    norm uses PyTorch's epsilon and momentum. Parameters (7 classes, any input
+    size): 11,189,703 total, **11,180,103 trainable** (torchvision's count with a
+    7-way FC, Qutub & Atay's 11,180,103 in Table 10), 9,600 non-trainable
     (batch-norm statistics of 4,800 channels). ``freeze=True`` leaves only the FC
     (3,591) trainable.
 
+    ``weights="imagenet"``: the backbone is KerasHub's ImageNet ResNet18
+    (:data:`RESNET18_IMAGENET_PRESET`, the same architecture and counts, KerasHub's
+    layer names) -> global average pooling -> FC. It needs the optional extra
+    ``pip install "ferkit[resnet18]"`` and a download once; without either it
+    raises :class:`WeightsUnavailableError` saying what to do. The default stays
+    ``None`` because of that extra.
+
     Input: float images in [0, 1], grayscale (repeated to 3 channels) or RGB,
-    normalised inside the model with torchvision's ImageNet mean and std
-    (:class:`ImageNetPreprocessing`, ``"torch"``). ``weights`` must be ``None``:
-    Keras ships no ImageNet ResNet18 (torchvision does), so ``"imagenet"`` raises
-    a ValueError. Lesson 07_transfer_learning.
+    normalised inside the model with ImageNet's mean and std
+    (:class:`ImageNetPreprocessing`, ``"torch"``). Lesson 07_transfer_learning.
     """
-    if weights == "imagenet":
-        raise ValueError(
-            "resnet18(weights='imagenet'): Keras has no ImageNet weights for ResNet18; "
-            "torchvision holds them (torchvision.models.resnet18(weights='IMAGENET1K_V1')). "
-            "Use weights=None to train from scratch, or resnet50(weights='imagenet') / "
-            "efficientnet_b0(weights='imagenet') for a pretrained Keras backbone."
-        )
     _check_weights(weights)
     input_shape, num_classes = _check_input_shape(input_shape), _check_num_classes(num_classes)
     inputs, x = _rgb_input(input_shape)
-    backbone = _resnet18_backbone((*input_shape[:2], 3))
+    rgb_shape = (*input_shape[:2], 3)
     x = ImageNetPreprocessing("torch", name="imagenet_preprocessing")(x)
-    outputs = layers.Dense(num_classes, activation="softmax", dtype="float32", name="fc")(backbone(x))
+    if weights == "imagenet":
+        backbone = _kerashub_resnet18_backbone(rgb_shape)
+        x = layers.GlobalAveragePooling2D(name="head_global_pool")(_features(backbone, x, True))
+    else:
+        backbone = _resnet18_backbone(rgb_shape)
+        x = backbone(x)
+    outputs = layers.Dense(num_classes, activation="softmax", dtype="float32", name="fc")(x)
     return _transfer_model(inputs, backbone, outputs, freeze, "resnet18")
+
+
+# A source network's convolutional base on a new dataset -------------------------
+
+
+def _resized(x, size):
+    """``x`` resized to ``size`` inside the model, antialiased without leaving XLA.
+
+    A reduction by a whole factor or more goes through a bilinear resize to a multiple
+    of ``size`` and an average pool (a box filter: what an antialiased resize does);
+    TensorFlow's own antialiased resize has no XLA kernel, which would keep the whole
+    model off XLA on a GPU.
+    """
+    height, width = x.shape[1:3]
+    if (height, width) == tuple(size):
+        return x
+    factor = min(height // size[0], width // size[1])
+    if factor >= 2:
+        x = layers.Resizing(factor * size[0], factor * size[1], interpolation="bilinear", name="resize")(x)
+        return layers.AveragePooling2D(factor, name="resize_average")(x)
+    return layers.Resizing(size[0], size[1], interpolation="bilinear", name="resize")(x)
+
+
+def _convolutional_base_end(source):
+    """The name of the last layer before ``source``'s first flatten or global pooling layer."""
+    heads = (layers.Flatten, layers.GlobalAveragePooling2D, layers.GlobalMaxPooling2D)
+    previous = None
+    for layer in source.layers:
+        if isinstance(layer, heads):
+            if previous is None:
+                break
+            return previous
+        previous = layer.name
+    raise ValueError(
+        f"source: model {source.name!r} has no flatten or global pooling layer after its convolutional "
+        "base; pass last_layer= to say where the base ends."
+    )
+
+
+def transfer_from(source, input_shape=(100, 100, 3), num_classes=7, weights="source", freeze=False,
+                  last_layer=None, dropout_rate=0.5, name=None):
+    """Return a new model for ``input_shape`` built on ``source``'s convolutional base.
+
+    The transfer of lesson 07 without ImageNet: ``source`` is a trained Keras model
+    (e.g. :func:`ferkit.pretrained.load`, trained on FER2013's 48x48 grey faces) and
+    the new model is for another dataset (e.g. RAF-DB's 100x100 colour faces). Layers,
+    in order: the input (``input_shape``), the adaptation to what ``source`` takes
+    (colour to grey, layer ``colour_to_grey``, with :data:`ferkit.pipeline.GRAY_WEIGHTS`;
+    or grey repeated to colour, ``gray_to_rgb``; then a resize to the source's input
+    size, ``resize``), the base (a copy of ``source`` up to ``last_layer``, a nested
+    model named ``"<source>_base"``; default ``last_layer``: the layer before the
+    source's first flatten or global pooling layer), and a new head: flatten
+    (``head_flatten``), dropout ``dropout_rate`` (``head_dropout``) and a softmax over
+    ``num_classes`` (``predictions``). The source model itself is never changed.
+
+    ``weights="source"`` copies the base's weights from ``source``; the base then runs
+    with ``training=False`` (its batch norm keeps the source's statistics even once
+    unfrozen, as Keras advises). ``weights=None`` builds the same network with random
+    weights, the from-scratch baseline. ``freeze=True`` makes the base non-trainable
+    (feature extraction); :func:`unfreeze` then opens named blocks (fine-tuning).
+    Default name: ``"<source>_transfer"`` (``"<source>_scratch"`` with ``weights=None``).
+    Lesson 07_transfer_learning.
+    """
+    if not isinstance(source, keras.Model) or len(source.inputs) != 1 or len(source.input.shape) != 4:
+        raise ValueError(f"source: expected a Keras model with one image input, found {type(source).__name__}")
+    _check_weights(weights, pretrained=("source",))
+    input_shape, num_classes = _check_input_shape(input_shape), _check_num_classes(num_classes)
+    if not 0.0 <= float(dropout_rate) < 1.0:
+        raise ValueError(f"dropout_rate must be in [0, 1), got {dropout_rate!r}.")
+    last_layer = last_layer or _convolutional_base_end(source)
+    try:
+        end = source.get_layer(last_layer)
+    except ValueError as error:
+        raise ValueError(f"last_layer: model {source.name!r} has no layer {last_layer!r}") from error
+    source_height, source_width, source_channels = source.input.shape[1:]
+    if input_shape[-1] not in (1, 3) or source_channels not in (1, 3):
+        raise ValueError(f"input_shape and the source's input must have 1 or 3 channels, got {input_shape!r} "
+                         f"and {tuple(source.input.shape[1:])}.")
+    base = keras.Model(source.inputs, end.output, name=f"{source.name}_base")
+    backbone = keras.models.clone_model(base)  # new layers, fresh weights: the source stays untouched
+    if weights == "source":
+        backbone.set_weights(base.get_weights())
+
+    inputs = keras.Input(shape=input_shape, name="image")
+    x = inputs
+    if input_shape[-1] == 3 and source_channels == 1:
+        from ferkit.pipeline import ToModelInput
+
+        x = ToModelInput(None, 1, name="colour_to_grey")(x)
+    elif input_shape[-1] == 1 and source_channels == 3:
+        x = layers.Concatenate(axis=-1, name="gray_to_rgb")([x, x, x])
+    x = _resized(x, (source_height, source_width))
+    x = layers.Flatten(name="head_flatten")(_features(backbone, x, weights == "source"))
+    x = layers.Dropout(dropout_rate, name="head_dropout")(x)
+    outputs = _output_layer(x, num_classes)
+    name = name or f"{source.name}_{'transfer' if weights == 'source' else 'scratch'}"
+    return _transfer_model(inputs, backbone, outputs, freeze, name)
+
+
+def backbone_of(model):
+    """The backbone of a transfer model: its one nested ``keras.Model`` layer.
+
+    That is the layer :func:`freeze_backbone` and :func:`unfreeze` act on (``"vgg16"``,
+    ``"resnet18_backbone"``, ``"reference_cnn_base"``...). A ``ValueError`` says so when
+    ``model`` has none or several. Lesson 07_transfer_learning.
+    """
+    nested = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    if len(nested) != 1:
+        raise ValueError(
+            f"model: expected one nested backbone model in {model.name!r}, found "
+            f"{[layer.name for layer in nested] or 'none'} (build it with a transfer builder of ferkit.models)"
+        )
+    return nested[0]
+
+
+def _block_name(layer_name):
+    """``"block4_conv2"`` -> ``"block4"``, ``"conv5_block3_out"`` -> ``"conv5"``, ``"top_bn"`` -> ``"top"``."""
+    return layer_name.split("_")[0]
+
+
+def blocks(model):
+    """The names of the backbone's blocks that hold weights, input to output.
+
+    A block is the part of a layer name before its first ``_``: ``block1`` ... ``block5``
+    in VGG, ``conv1`` ... ``conv5`` in ResNet50, ``layer1`` ... ``layer4`` in ResNet18,
+    ``stem``, ``block1a`` ... ``block7a`` and ``top`` in EfficientNet-B0. Lesson
+    07_transfer_learning.
+    """
+    return list(dict.fromkeys(_block_name(layer.name) for layer in backbone_of(model).layers if layer.weights))
+
+
+def freeze_backbone(model):
+    """Make ``model``'s whole backbone non-trainable (feature extraction); return the backbone.
+
+    Keras 3 then also runs its batch-norm layers in inference mode while the head trains.
+    Recompile the model afterwards (:func:`ferkit.train.fit` compiles an uncompiled model).
+    Lesson 07_transfer_learning.
+    """
+    backbone = backbone_of(model)
+    backbone.trainable = False
+    return backbone
+
+
+def unfreeze(model, names, batch_norm=False):
+    """Make trainable the backbone layers in ``names`` (block names, see :func:`blocks`, or layer names).
+
+    Every other backbone layer becomes (or stays) frozen, so this is the fine-tuning step
+    after feature extraction: e.g. ``unfreeze(model, blocks(model)[-1:])`` opens the top
+    block only. Batch-norm layers stay frozen unless ``batch_norm=True`` (Keras's
+    fine-tuning advice; a pretrained backbone also runs with ``training=False``, so their
+    statistics never move). Returns the names of the layers now trainable. A name that
+    matches no layer raises a ``ValueError`` listing the blocks. Recompile the model with
+    a low learning rate before training on. Lesson 07_transfer_learning.
+    """
+    backbone = backbone_of(model)
+    names = [names] if isinstance(names, str) else list(names)
+    known_blocks = blocks(model)
+    layer_names = {layer.name for layer in backbone.layers}
+    unknown = [name for name in names if name not in known_blocks and name not in layer_names]
+    if unknown or not names:
+        raise ValueError(f"names: expected block names of {backbone.name!r} from {known_blocks} or layer "
+                         f"names, found {unknown or names!r}")
+    backbone.trainable = True
+    opened = []
+    for layer in backbone.layers:
+        named = layer.name in names or _block_name(layer.name) in names
+        layer.trainable = named and (batch_norm or not isinstance(layer, layers.BatchNormalization))
+        if layer.trainable and layer.weights:
+            opened.append(layer.name)
+    return opened
 
 
 # ---------------------------------------------------------------------------

@@ -75,19 +75,18 @@ def run(name, dataset="sample", data_path=None, protocol=None, epochs=None, batc
     protocol = protocol or data.default_protocol(dataset)
     epochs = epochs or experiment.epochs
     batch_size = batch_size or experiment.batch_size
-    parts, split_names = data.split_for_protocol(dataset, protocol, data_path, seed, max_train_images)
-
     keras.utils.set_random_seed(seed)
-    with train.precision(precision) as policy:
+    with train.precision(precision) as policy:  # first: missing ImageNet weights stop the run before the data loads
         model = getattr(models, experiment.builder)(input_shape=experiment.input_shape,
                                                     **experiment.builder_arguments)
+    parts, split_names = data.split_for_protocol(dataset, protocol, data_path, seed, max_train_images)
     augmentation = getattr(augment_module, experiment.augment)(seed=seed) if experiment.augment else None
-    train_dataset, selection_dataset = _datasets(parts, experiment, batch_size, augmentation, seed)
 
     steps_per_epoch = -(-len(parts["train"][1]) // batch_size)
     started = time.perf_counter()
+    # uint8 batches from memory; scaling, resizing and augmentation run inside the compiled step.
     history, best_path = train.fit(
-        model, train_dataset, selection_dataset, epochs=epochs,
+        model, parts["train"], parts["selection"], epochs=epochs, batch_size=batch_size, augment=augmentation,
         optimizer=_optimizer(experiment, epochs, steps_per_epoch),
         learning_rate=experiment.learning_rate, weight_decay=experiment.weight_decay,
         early_stopping_patience=experiment.early_stopping_patience, seed=seed, verbose=verbose,
@@ -303,17 +302,6 @@ def _record(experiment, dataset, protocol, parts, split_names, best_model, histo
         "git_commit": git_commit(),
         "command": command,
     }
-
-
-def _datasets(parts, experiment, batch_size, augmentation, seed):
-    from ferkit.pipeline import make_dataset
-
-    height, width, channels = experiment.input_shape
-    common = dict(batch_size=batch_size, image_size=(height, width), channels=channels, seed=seed)
-    train_dataset = make_dataset(*parts["train"], training=True, augment=augmentation, **common)
-    selection_dataset = make_dataset(*parts["selection"], training=False, **common)
-    return train_dataset, selection_dataset
-
 
 
 def hardware():

@@ -206,9 +206,14 @@ def test_imagenet_weights_offline_raise_a_helpful_error(name, offline):
     assert "network is unreachable" in message
 
 
-def test_resnet18_has_no_imagenet_weights_in_keras():
-    with pytest.raises(ValueError, match="torchvision"):
+def test_resnet18_imagenet_weights_come_from_kerashub_not_keras_applications(monkeypatch):
+    """Keras Applications has no ResNet18: the ImageNet path is KerasHub's preset, an optional extra."""
+    monkeypatch.setitem(__import__("sys").modules, "keras_hub", None)  # as if the extra were not installed
+    with pytest.raises(models.WeightsUnavailableError, match="KerasHub") as caught:
         models.resnet18(weights="imagenet")
+    assert models.RESNET18_IMAGENET_PRESET in str(caught.value) and "weights=None" in str(caught.value)
+    with pytest.raises(ValueError, match="weights"):
+        models.resnet18(weights="imagenet21k")
 
 
 def test_invalid_arguments_are_rejected_with_clear_messages():
