@@ -29,6 +29,8 @@ __all__ = [
     "class_examples",
     "training_curves",
     "confusion_matrices",
+    "per_class_scores",
+    "comparison_bars",
     "augmentation_examples",
     "filters",
     "feature_maps",
@@ -366,6 +368,94 @@ def confusion_matrices(y_true, y_pred, title: str = "Confusion matrix") -> Figur
     normalised_ax.set_title("Normalised by true class (diagonal = recall)")
     accuracy = np.trace(counts) / max(counts.sum(), 1)
     figure.suptitle(f"{title} (accuracy {accuracy:.1%}, {counts.sum():,} images)")
+    return figure
+
+
+def per_class_scores(reports, metric: str = "F1-score", title: str = "Per-class scores") -> Figure:
+    """Return one group of bars per emotion: ``metric`` of several classification reports side by side.
+
+    ``reports`` is a dict ``{legend label: report}``, each report a DataFrame in the layout
+    of :func:`ferkit.evaluate.classification_report` (and
+    :func:`ferkit.papers.classification_report`): indexed by the names of
+    :data:`~ferkit.data.EMOTIONS`, with a ``metric`` column (``"F1-score"``,
+    ``"Precision"`` or ``"Recall"``). A class a report lacks, or leaves empty, gets no bar.
+    Let each label name its source, dataset and split, e.g. a paper's table beside our run.
+    Introduced in lesson 05_fer_kd.
+    """
+    if not isinstance(reports, dict) or not reports:
+        raise ValueError(f"reports: expected a non-empty dict {{label: report}}, found {reports!r}")
+    for label, report in reports.items():
+        if metric not in getattr(report, "columns", ()):
+            raise ValueError(f"reports[{label!r}]: expected a {metric!r} column, found "
+                             f"{list(getattr(report, 'columns', []))}")
+    figure = Figure(figsize=(9.0, 4.4), layout="constrained")
+    ax = figure.subplots()
+    positions = np.arange(len(EMOTIONS))
+    width = 0.8 / len(reports)
+    for offset, (label, report) in enumerate(reports.items()):
+        values = report[metric].reindex(list(EMOTIONS)).to_numpy(dtype=float)
+        ax.bar(positions + (offset - (len(reports) - 1) / 2) * width, values, width, label=str(label))
+    ax.set_xticks(positions, EMOTIONS)
+    ax.set_xlabel("emotion")
+    ax.set_ylabel(metric)
+    ax.set_ylim(0.0, 1.0)
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
+    ax.set_title(title)
+    return figure
+
+
+def comparison_bars(table, metric: str = "accuracy", title: str = "The paper beside ours") -> Figure:
+    """Return one horizontal bar per row of ``table``, grouped by model, each labelled with its split.
+
+    ``table`` is a DataFrame (or a list of dicts) with the columns ``"model"``,
+    ``"source"``, ``"split"`` and ``metric``, and optionally ``"dataset"``: e.g. the output
+    of :func:`ferkit.evaluate.compare`. Each bar's label names its model, source, dataset
+    and split, so that a paper's number and ours measured on different splits are never
+    read as a like-for-like pair; the colour says the source, the value is written at the
+    bar's end. Rows without a value (NaN) get no bar. Introduced in lesson
+    03_shallow_dropout_deep.
+    """
+    import textwrap
+
+    import pandas as pd
+    from matplotlib.patches import Patch
+
+    rows = table.copy() if isinstance(table, pd.DataFrame) else pd.DataFrame(list(table))
+    missing = [column for column in ("model", "source", "split", metric) if column not in rows.columns]
+    if missing:
+        raise ValueError(f"table: expected the columns model, source, split and {metric!r}, "
+                         f"missing {missing} (found {list(rows.columns)})")
+    rows[metric] = pd.to_numeric(rows[metric], errors="coerce")
+    rows = rows[rows[metric].notna()]
+    if rows.empty:
+        raise ValueError(f"table: expected at least one row with a {metric!r} value, found none")
+    models = list(dict.fromkeys(rows["model"]))
+    rows = rows.assign(_order=rows["model"].map(models.index)).sort_values("_order", kind="stable")
+    sources = list(dict.fromkeys(rows["source"]))
+    colours = {source: f"C{index % 10}" for index, source in enumerate(sources)}
+    positions, labels, position, previous = [], [], 0.0, None
+    for _, row in rows.iterrows():
+        if previous is not None and row["model"] != previous:
+            position += 0.6  # a gap between models
+        positions.append(position)
+        where = f"{row['dataset']}, {row['split']}" if "dataset" in rows.columns else str(row["split"])
+        labels.append(f"{row['model']}: {row['source']}\n" + "\n".join(textwrap.wrap(where, 48)))
+        previous, position = row["model"], position + 1.0
+    figure = Figure(figsize=(10.0, 1.0 + 0.62 * len(rows)), layout="constrained")
+    ax = figure.subplots()
+    bars = ax.barh(positions, rows[metric].to_numpy(), height=0.8,
+                   color=[colours[source] for source in rows["source"]])
+    ax.bar_label(bars, fmt="%.3f", padding=3, fontsize=8)
+    ax.set_yticks(positions, labels, fontsize=8)
+    ax.invert_yaxis()
+    largest = float(rows[metric].max())
+    ax.set_xlim(0.0, max(1.0, largest) * 1.1 if largest <= 1.0 else largest * 1.15)
+    ax.set_xlabel(metric)
+    ax.grid(axis="x", alpha=0.3)
+    handles = [Patch(color=colour, label=source) for source, colour in colours.items()]
+    figure.legend(handles=handles, fontsize=8, loc="outside lower center", ncol=2)
+    ax.set_title(title)
     return figure
 
 

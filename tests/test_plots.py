@@ -317,3 +317,57 @@ def test_convolution_figure_panels(faces):
     assert len(image_axes(plots.convolution_figure(image, kernel, pooling="none"))) == 3
     with pytest.raises(ValueError, match="pooling"):
         plots.convolution_figure(image, kernel, pooling="median")
+
+
+# ---------------------------------------------------------------------------
+# Per-class scores of several reports (lesson 05)
+# ---------------------------------------------------------------------------
+
+def test_per_class_scores_draws_each_report_s_values_per_emotion():
+    import pandas as pd
+
+    paper = pd.DataFrame({"F1-score": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7]}, index=list(EMOTIONS))
+    ours = pd.DataFrame({"F1-score": [0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.9]},
+                        index=list(EMOTIONS) + ["macro avg"]).drop(index="disgust")
+    figure = plots.per_class_scores({"paper": paper, "ours": ours}, title="F1")
+    (ax,) = figure.axes
+    heights = [bar.get_height() for bar in ax.patches]
+    np.testing.assert_allclose(heights[:7], paper["F1-score"].to_numpy())
+    np.testing.assert_allclose(heights[7:], [0.7, np.nan, 0.5, 0.4, 0.3, 0.2, 0.1])  # no disgust bar
+    assert [text.get_text() for text in ax.get_legend().get_texts()] == ["paper", "ours"]
+    assert [tick.get_text() for tick in ax.get_xticklabels()] == list(EMOTIONS)
+    assert ax.get_ylabel() == "F1-score" and ax.get_title() == "F1"
+    with pytest.raises(ValueError, match="Recall"):
+        plots.per_class_scores({"paper": paper}, metric="Recall")
+    with pytest.raises(ValueError, match="non-empty dict"):
+        plots.per_class_scores({})
+
+
+# ---------------------------------------------------------------------------
+# The paper's numbers beside ours, one bar per row (lesson 03)
+# ---------------------------------------------------------------------------
+
+def test_comparison_bars_draw_one_labelled_bar_per_row_with_a_value():
+    rows = [
+        {"model": "mondal_shallow", "source": "paper", "dataset": "FER2013", "split": "validation set", "accuracy": 0.58},
+        {"model": "mondal_dropout", "source": "paper", "dataset": "FER2013", "split": "validation set", "accuracy": 0.60},
+        {"model": "mondal_shallow", "source": "ours", "dataset": "FER2013", "split": "public_test", "accuracy": 0.57},
+        {"model": "mondal_deep", "source": "ours", "dataset": "sample", "split": "private_test",
+         "accuracy": float("nan")},
+    ]
+    figure = plots.comparison_bars(rows, title="Table 3")
+    (ax,) = figure.axes
+    assert [round(bar.get_width(), 2) for bar in ax.patches] == [0.58, 0.57, 0.60]  # grouped by model, NaN left out
+    labels = [tick.get_text() for tick in ax.get_yticklabels()]
+    assert labels[0] == "mondal_shallow: paper\nFER2013, validation set"
+    assert labels[1] == "mondal_shallow: ours\nFER2013, public_test"
+    assert ax.patches[0].get_facecolor() != ax.patches[1].get_facecolor()  # one colour per source
+    (legend,) = figure.legends
+    assert [text.get_text() for text in legend.get_texts()] == ["paper", "ours"]
+    assert [handle.get_facecolor() for handle in legend.legend_handles] == [
+        ax.patches[0].get_facecolor(), ax.patches[1].get_facecolor()]  # the legend's colours are the bars'
+    assert ax.get_title() == "Table 3" and ax.get_xlabel() == "accuracy"
+    with pytest.raises(ValueError, match="split"):
+        plots.comparison_bars([{"model": "m", "source": "s", "accuracy": 0.5}])
+    with pytest.raises(ValueError, match="at least one row"):
+        plots.comparison_bars(rows[3:])
