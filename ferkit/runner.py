@@ -397,7 +397,13 @@ def main(arguments=None):
         return 0
     settings = {key: value for key, value in vars(options).items() if key not in ("command",)}
     settings["verbose"] = "auto" if options.verbose is None else options.verbose
-    record = run(**settings, command=command)
+    from ferkit.models import WeightsUnavailableError
+
+    try:
+        record = run(**settings, command=command)
+    except WeightsUnavailableError as error:  # offline, or an optional package missing: say so, no traceback
+        print(f"{options.name}: {error}", file=sys.stderr)
+        return 1
     print(f"{record['experiment']} on {record['dataset']} ({record['protocol']}): accuracy "
           f"{record['accuracy']:.4f} on {record['reported_split']}, selected on {record['selection_split']}, "
           f"{record['epochs_run']} epochs in {record['training_seconds']:.0f} s")
