@@ -31,3 +31,21 @@ bench: $(INSTALLED)
 
 clean:
 	rm -rf _build .pytest_cache
+
+# The student edition, for the public repository the students and the Colab badges open
+# (tools/student_release.py; DEST must be a new or empty folder):
+#   make student-release DEST=../ferkit-students URL=https://github.com/<you>/ferkit-students [BRANCH=main]
+# One setting for the repository's address (tools/repository_url.py): with URL, write it into
+# _config.yml and rewrite every badge, install line and link from it; without, rewrite them
+# from _config.yml; CHECK=1 only lists the places that disagree.
+#   make repository-url URL=https://github.com/<you>/ferkit [BRANCH=main]
+.PHONY: student-release student-release-arguments repository-url
+student-release: student-release-arguments $(INSTALLED)
+	$(PY) -m tools.student_release "$(DEST)" --repository-url "$(URL)" --branch "$(or $(BRANCH),main)"
+
+student-release-arguments:
+	@if [ -z "$(DEST)" ] || [ -z "$(URL)" ]; then \
+	    echo "usage: make student-release DEST=<new or empty folder> URL=<the students' GitHub repository>" >&2; exit 2; fi
+
+repository-url: $(INSTALLED)
+	$(PY) -m tools.repository_url $(if $(URL),--set "$(URL)") $(if $(BRANCH),--branch "$(BRANCH)") $(if $(CHECK),--check)

@@ -38,7 +38,8 @@ ARTIFACTS = ROOT / "test-artifacts"
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
 LESSONS = sorted(path.relative_to(ROOT).with_suffix("").as_posix() for path in (ROOT / "notebooks").glob("*.ipynb"))
-EXERCISES = sorted(path.relative_to(ROOT).with_suffix("").as_posix() for path in (ROOT / "exercises").glob("*/*.ipynb"))
+EXERCISES = sorted((path.relative_to(ROOT).with_suffix("").as_posix() for path in (ROOT / "exercises").glob("*/*.ipynb")),
+                   key=lambda name: int(re.search(r"exercises/a(\d+)_", name).group(1)))
 # Remote images the book may show although it is read offline: the "Open in Colab"
 # badges at the top of the lessons and exercises (they link to Colab anyway).
 ALLOWED_REMOTE_IMAGE_HOSTS = {"colab.research.google.com"}
@@ -128,7 +129,7 @@ def test_toc_lists_every_lesson_and_exercise_in_order():
     assert files[0] == "book/intro"
     assert [f for f in files if f.startswith("notebooks/")] == LESSONS
     assert [f for f in files if f.startswith("exercises/")] == EXERCISES
-    assert len(EXERCISES) == 7 and len(LESSONS) == 9
+    assert len(EXERCISES) == 10 and len(LESSONS) == 9
     for name in files:
         assert any((ROOT / name).with_suffix(suffix).is_file() for suffix in (".md", ".ipynb")), name
     assert len(files) == len(set(files)), "a page is listed twice"

@@ -8,9 +8,12 @@ fixture generates the release once and starts three grading jobs in the
 background, each in its own copy of the course: every assignment's solution and
 untouched release are graded as two students (the assignments split over two
 jobs), and the cheapest assignment also gets the adversarial students, with a
-short cell timeout, then feedback and the CSV export. Meanwhile the Validator
-tests execute the source notebooks in this process, so the two CPU cores of CI
-stay busy and the file runs in about three minutes.
+short cell timeout, then feedback and the CSV export. Two of the adversarial
+students delegate answers to the library through a helper cell (scikit-learn in
+``a5_metrics_by_hand``, ferkit in ``a3_mondal_models``): the hidden tests switch
+those libraries off while an answer runs, so they score zero there and full marks
+elsewhere. Meanwhile the Validator tests execute the source notebooks of the
+exercises that train nothing in this process, so the two CPU cores of CI stay busy.
 
 Regenerate the committed release after editing a source notebook with
 ``.venv/bin/python tests/test_exercises.py`` (see book/instructor_guide.md).
@@ -19,6 +22,7 @@ Regenerate the committed release after editing a source notebook with
 import copy
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -32,18 +36,24 @@ import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# In the order of their numbers (a1, a2, ..., a10), as the book lists them.
 ASSIGNMENTS = sorted(
-    folder.name for folder in (ROOT / "solutions").iterdir() if (folder / f"{folder.name}.ipynb").is_file()
+    (folder.name for folder in (ROOT / "solutions").iterdir() if (folder / f"{folder.name}.ipynb").is_file()),
+    key=lambda name: (int(re.match(r"a(\d+)_", name).group(1)) if re.match(r"a(\d+)_", name) else 0, name),
 )
 COURSE_ID = "ferkit"
 # The adversarial submissions go to the cheapest assignment (NumPy and scikit-learn only).
 ADVERSARIAL = "a5_metrics_by_hand"
+# A second assignment whose hidden tests switch off ferkit itself (Mondal's builders).
+DELEGATING_MODELS = "a3_mondal_models"
 # Seconds per cell in the adversarial course: what the endless loop costs. The
 # repository's nbgrader_config.py keeps its own, longer limit.
 LOOP_TIMEOUT = 20
 SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 HIDDEN_MARKERS = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
+# What a hidden test says when an answer called a library it switched off.
+BLOCKED_MESSAGE = "this answer must do the work itself"
 
 pytestmark = pytest.mark.slow
 
@@ -155,6 +165,77 @@ def confusion_matrix_by_hand(y_true, y_pred, num_classes=7):
 '''
 
 
+# A helper cell a student adds after the setup: the answers reach scikit-learn through it,
+# so their own source never names the library. Question 2 stays honest.
+DELEGATING_HELPER = '''
+import importlib
+
+
+def library(name):
+    return importlib.import_module(name)
+
+
+def labels_from(confusion):
+    """Rebuild (truth, prediction) label arrays from a confusion matrix."""
+    confusion = np.asarray(confusion)
+    rows, columns = np.nonzero(confusion)
+    counts = confusion[rows, columns]
+    return np.repeat(rows, counts), np.repeat(columns, counts)
+'''
+
+DELEGATING_CONFUSION_MATRIX = '''
+def confusion_matrix_by_hand(y_true, y_pred, num_classes=7):
+    return library("sklearn.metrics").confusion_matrix(y_true, y_pred, labels=np.arange(num_classes))
+'''
+
+DELEGATING_ACCURACY = '''
+def accuracy_and_macro_f1(confusion):
+    truth, prediction = labels_from(confusion)
+    metrics = library("sklearn.metrics")
+    labels = np.arange(len(confusion))
+    return (float(metrics.accuracy_score(truth, prediction)),
+            float(metrics.f1_score(truth, prediction, labels=labels, average="macro", zero_division=0)))
+'''
+
+# The same trick with the course library: the shallow network is ferkit's own.
+DELEGATING_MODELS_HELPER = '''
+import ferkit.models as course_models
+
+
+def network(name, *arguments):
+    return getattr(course_models, name)(*arguments)
+'''
+
+DELEGATING_SHALLOW = '''
+def build_mondal_shallow(input_shape=(48, 48, 1), num_classes=7):
+    return network("mondal_shallow", input_shape, num_classes)
+'''
+
+
+def with_helper_cell(notebook, helper):
+    """``notebook`` with ``helper`` as a new, unmarked code cell right after the setup cell."""
+    index = next(i for i, cell in enumerate(notebook.cells) if nbgrader_meta(cell).get("grade_id") == "setup")
+    notebook.cells.insert(index + 1, nbformat.v4.new_code_cell(helper.strip()))
+    return notebook
+
+
+def delegating_submission(release, source):
+    """A5 answered through scikit-learn in questions 1 and 3 (honest in 2), and the expected shares."""
+    notebook = with_helper_cell(filled_in(release, source), DELEGATING_HELPER)
+    cell_by_id(notebook, "confusion_matrix").source = DELEGATING_CONFUSION_MATRIX.strip()
+    cell_by_id(notebook, "accuracy_macro_f1").source = DELEGATING_ACCURACY.strip()
+    expected = {grade_id: 1.0 for grade_id in graded_test_cell_ids(source)}
+    return notebook, {**expected, "confusion_matrix_tests": 0.0, "accuracy_macro_f1_tests": 0.0}
+
+
+def delegating_models_submission(release, source):
+    """A3 with the shallow network taken from ferkit.models (the two others honest), and the expected shares."""
+    notebook = with_helper_cell(filled_in(release, source), DELEGATING_MODELS_HELPER)
+    cell_by_id(notebook, "mondal_shallow").source = DELEGATING_SHALLOW.strip()
+    expected = {grade_id: 1.0 for grade_id in graded_test_cell_ids(source)}
+    return notebook, {**expected, "mondal_shallow_tests": 0.0}
+
+
 def adversarial_submissions(release, source):
     """``{student: (notebook, {test cell: expected automatic score as a share of its points})}``."""
     good = filled_in(release, source)
@@ -185,6 +266,8 @@ def adversarial_submissions(release, source):
     hard_coded = copy.deepcopy(good)
     cell_by_id(hard_coded, "confusion_matrix").source = HARD_CODED_CONFUSION_MATRIX.strip()
     submissions["hard_coded"] = (hard_coded, {**all_marks, "confusion_matrix_tests": 0.0})
+
+    submissions["delegating"] = delegating_submission(release, source)
     return submissions
 
 
@@ -245,7 +328,8 @@ class Course:
     split in two halves (students ``solution`` and ``untouched``), and the
     adversarial assignment with ``solution``, ``untouched`` and the adversarial
     students, under the short cell timeout, followed there by ``generate_feedback``
-    and ``export`` (grades to CSV).
+    and ``export`` (grades to CSV). ``a3_mondal_models`` also gets the student who takes
+    the shallow network from ferkit.
     """
 
     def __init__(self, root):
@@ -271,6 +355,10 @@ class Course:
         for student, (notebook, expected) in adversarial_submissions(release, source).items():
             submit(self.adversarial, student, ADVERSARIAL, notebook)
             self.expected[student] = expected
+        notebook, self.expected_delegating_models = delegating_models_submission(
+            read(self.release / DELEGATING_MODELS / f"{DELEGATING_MODELS}.ipynb"),
+            read(self.main / "solutions" / DELEGATING_MODELS / f"{DELEGATING_MODELS}.ipynb"))
+        submit(self.where[DELEGATING_MODELS], "delegating", DELEGATING_MODELS, notebook)
         self.started = time.perf_counter()
         self.jobs = []
         for folder in groups:
@@ -325,8 +413,12 @@ def course(tmp_path_factory):
 # Tests
 # ---------------------------------------------------------------------------
 
-def test_there_are_six_or_more_assignments_each_with_every_kind_of_cell():
-    assert len(ASSIGNMENTS) >= 6, ASSIGNMENTS
+def test_there_is_an_assignment_for_every_lesson_each_with_every_kind_of_cell():
+    assert len(ASSIGNMENTS) >= 10, ASSIGNMENTS
+    lessons = sorted(path.stem for path in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    covered = {re.search(r"\*\*Lesson:\*\* (\w+)", read(ROOT / "solutions" / name / f"{name}.ipynb").cells[0].source)
+               .group(1) for name in ASSIGNMENTS}
+    assert lessons and set(lessons) <= covered, f"lessons without an exercise: {sorted(set(lessons) - covered)}"
     for name in ASSIGNMENTS:
         notebook = read(ROOT / "solutions" / name / f"{name}.ipynb")
         roles = [nbgrader_meta(cell) for cell in notebook.cells]
@@ -347,9 +439,57 @@ def test_there_are_six_or_more_assignments_each_with_every_kind_of_cell():
         assert notebook.metadata.kernelspec.name == "python3", name
         assert all(cell.outputs == [] for cell in notebook.cells if cell.cell_type == "code"), name
         assert any("load_sample" in source or "from ferkit" in source for source in sources), name
+        points = sum(meta["points"] for meta in roles if meta.get("grade"))
+        automatic = sum(meta["points"] for meta, cell in zip(roles, notebook.cells)
+                        if meta.get("grade") and cell.cell_type == "code")
+        header = f"**Points:** {points} ({automatic} graded automatically, {points - automatic} by your instructor)"
+        assert header in sources[0], f"{name}: the first cell should say {header!r}"
+
+
+def hidden_regions(source):
+    """The text of every hidden-test region of a cell's source."""
+    return re.findall(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", source, flags=re.S)
 
 
 @pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_every_written_answer_has_a_rubric_for_its_points(name):
+    notebook = read(ROOT / "solutions" / name / f"{name}.ipynb")
+    written = [cell for cell in notebook.cells if cell.cell_type == "markdown" and nbgrader_meta(cell).get("grade")]
+    assert written, name
+    for cell in written:
+        solution = cell.source.split(SOLUTION_MARKERS[0], 1)[1].split(SOLUTION_MARKERS[1], 1)[0]
+        points = nbgrader_meta(cell)["points"]
+        rubric = re.search(r"\*\*Rubric \((\d+) points?\)\.\*\*(.*)", solution, flags=re.S)
+        assert rubric, f"{name}: {nbgrader_meta(cell)['grade_id']} has no '**Rubric (n points).**' in its solution"
+        assert int(rubric.group(1)) == points, f"{name}: the rubric gives {rubric.group(1)} points, the cell {points}"
+        awarded = [int(found) for found in re.findall(r"(\d+) points?:", rubric.group(2))]
+        assert sum(awarded) == points, f"{name}: the rubric's parts add up to {sum(awarded)}, not {points}"
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_hidden_tests_are_seeded_and_block_the_library(name):
+    """A regrade gives the same mark, and every graded test runs the answers with libraries switched off."""
+    notebook = read(ROOT / "solutions" / name / f"{name}.ipynb")
+    tests = [cell for cell in notebook.cells if cell.cell_type == "code" and nbgrader_meta(cell).get("grade")]
+    first = hidden_regions(tests[0].source)
+    assert first and "def calls_blocked(" in first[0] and tests[0].source.startswith(HIDDEN_MARKERS[0]), \
+        f"{name}: the first test cell should open with the hidden calls_blocked guard"
+    for cell in tests:
+        hidden = "\n".join(hidden_regions(cell.source))
+        grade_id = nbgrader_meta(cell)["grade_id"]
+        assert "with calls_blocked(" in hidden, f"{name}: {grade_id} never runs an answer with the libraries off"
+        assert not re.search(r"default_rng\(\s*\)", hidden), f"{name}: {grade_id} draws unseeded random inputs"
+        assert "np.random.rand" not in hidden and "random.random()" not in hidden, f"{name}: {grade_id}"
+
+
+# The Validator executes a notebook as the students' Validate button does. It runs here on the
+# exercises that train nothing; the others' solutions run the same tests when they are
+# autograded to full marks (test_source_autogrades_to_full_automatic_marks), and executing
+# them twice would cost CI minutes for no new check.
+VALIDATED = [name for name in ASSIGNMENTS if name.startswith(("a1_", "a2_", "a5_", "a7_"))]
+
+
+@pytest.mark.parametrize("name", VALIDATED)
 def test_source_notebook_validates(name, course):
     """nbgrader's Python Validator (the CLI exits 0 even when a notebook fails)."""
     from nbgrader.validator import Validator
@@ -457,6 +597,38 @@ def test_untouched_release_autogrades_to_zero(name, course):
     assert not error_outputs(setup), "the setup cell itself failed"
 
 
+def test_delegating_answers_score_zero_there_and_full_marks_elsewhere(course):
+    """The helper-cell delegations pass the visible tests, and fail only by the hidden tests' block."""
+    course.wait()
+    for student, assignment, expected in (("delegating", ADVERSARIAL, course.expected["delegating"]),
+                                          ("delegating", DELEGATING_MODELS, course.expected_delegating_models)):
+        grades = course.grades(student, assignment)
+        scores = {grade_id: grades[grade_id][1] / grades[grade_id][2] for grade_id in expected}
+        assert scores == expected, f"{assignment}, {student}: {scores}"
+        notebook = course.autograded(student, assignment)
+        for grade_id, share in expected.items():
+            errors = error_outputs(cell_by_id(notebook, grade_id))
+            if share == 0:
+                assert errors and BLOCKED_MESSAGE in errors[0].evalue, f"{assignment} {grade_id}: {errors}"
+            else:
+                assert not errors, f"{assignment} {grade_id} failed: {errors}"
+
+
+def test_delegating_answers_pass_the_visible_tests(monkeypatch):
+    """So that only the run-time block, not a visible example, catches them."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    release = read(ROOT / "exercises" / ADVERSARIAL / f"{ADVERSARIAL}.ipynb")
+    namespace = {}
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"))
+    with warnings.catch_warnings():
+        exec(TransformerManager().transform_cell(cell_by_id(release, "setup").source), namespace)
+    for code in (DELEGATING_HELPER, DELEGATING_CONFUSION_MATRIX, DELEGATING_ACCURACY):
+        exec(code, namespace)
+    for grade_id in ("confusion_matrix_tests", "accuracy_macro_f1_tests"):
+        exec(cell_by_id(release, grade_id).source, namespace)
+
+
 def test_adversarial_submissions_are_graded_without_crashing_the_batch(course):
     course.wait()
     graded = sorted(path.name for path in (course.adversarial / "autograded").iterdir())
@@ -525,6 +697,7 @@ def test_grades_export_to_csv(course):
     assert rows.loc["solution", "score"] == automatic, "the written answer awaits manual grading"
     assert rows.loc["untouched", "score"] == 0
     assert rows.loc["hard_coded", "score"] == automatic - 3
+    assert rows.loc["delegating", "score"] == automatic - 3 - 2, "questions 1 (3 points) and 3 (2) delegated"
 
 
 if __name__ == "__main__":
