@@ -91,16 +91,7 @@ def test_gradcam_heatmap_is_highest_where_the_model_looks():
 
 def test_gradcam_through_a_nested_model_and_a_sequential_agree(faces):
     """A transfer model nests its backbone; Sequential and functional wrappers give the same map."""
-    keras.utils.set_random_seed(8)
-    backbone_inputs = keras.Input((12, 12, 1))
-    x = keras.layers.Conv2D(4, 3, activation="relu", name="block1")(backbone_inputs)
-    backbone = keras.Model(backbone_inputs, keras.layers.Conv2D(6, 3, activation="relu", name="block2")(x),
-                           name="backbone")
-    pooling = keras.layers.GlobalAveragePooling2D()
-    dense = keras.layers.Dense(7, activation="softmax")
-    inputs = keras.Input((12, 12, 1))
-    functional = keras.Model(inputs, dense(pooling(backbone(inputs))))
-    sequential = keras.Sequential([keras.Input((12, 12, 1)), backbone, pooling, dense])
+    functional, sequential = nested_models()
     image = faces[0][3]
     for layer_name in (None, "block1", "backbone"):
         from_functional = introspect.gradcam_heatmap(functional, image, class_index=2, layer_name=layer_name)
@@ -110,8 +101,6 @@ def test_gradcam_through_a_nested_model_and_a_sequential_agree(faces):
     # The default is the last convolution, inside the backbone.
     np.testing.assert_allclose(introspect.gradcam_heatmap(functional, image, 2),
                                introspect.gradcam_heatmap(functional, image, 2, layer_name="block2"), atol=1e-6)
-
-
 
 
 def nested_models():
