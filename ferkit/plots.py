@@ -300,7 +300,7 @@ def training_curves(history, title: str = "Training curves") -> Figure:
     ``history`` is the keras ``History`` returned by ``fit`` or its
     ``.history`` dict. The best validation epoch (lowest ``val_loss``, the
     checkpoint :func:`ferkit.train.fit` keeps) is marked on both panels. Like
-    the papers' learning-curve figures (Mondal, Bedi, Barbagallo). Introduced
+    Mondal's learning-curve figures (Figures 3-5). Introduced
     in lesson 03_shallow_dropout_deep.
     """
     metrics = _history_dict(history)
