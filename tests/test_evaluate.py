@@ -200,3 +200,40 @@ def test_compare_without_paper_numbers_keeps_our_rows(predictions):
     table = evaluate.compare(ours, "bedi")  # Bedi states no accuracy (papers.NOT_REPORTED)
     assert table["source"].tolist() == [evaluate.SOURCE_THIS_RUN]
     assert ("bedi", "accuracy") in papers.NOT_REPORTED
+
+
+def test_compare_with_majority_baseline_tells_a_class_counter_from_a_reader():
+    train_labels = np.array([3] * 50 + [0] * 30 + [4] * 20)
+    y_true = np.array([3] * 40 + [0] * 30 + [4] * 30)  # always answering happy scores 0.40
+    counter = evaluate.compare_with_majority_baseline(train_labels, y_true, np.full(100, 3))
+    assert counter["always answering"] == "happy" and counter["majority-class rate"] == pytest.approx(0.40)
+    assert counter["accuracy"] == pytest.approx(0.40)
+    assert counter["most frequent answer"] == "happy" and counter["share of that answer"] == 1.0
+    assert not counter["above the majority-class rate"] and counter["p-value"] > 0.5
+    reader = y_true.copy()
+    reader[:10] = 0  # 90 of 100 right
+    probabilities = np.eye(7)[reader]  # probabilities work as well as labels
+    found = evaluate.compare_with_majority_baseline(train_labels, y_true, probabilities)
+    assert found["accuracy"] == pytest.approx(0.90) and found["above the majority-class rate"]
+    assert found["p-value"] < 1e-6 and found["share of that answer"] == pytest.approx(0.40)
+    with pytest.raises(ValueError, match="alpha"):
+        evaluate.compare_with_majority_baseline(train_labels, y_true, reader, alpha=5)
+    with pytest.raises(ValueError, match="y_pred"):
+        evaluate.compare_with_majority_baseline(train_labels, y_true, reader[:5])
+
+
+def test_majority_baselines_name_every_part_s_split_and_rate():
+    parts = {"train": (None, np.array([3, 3, 3, 0])), "selection": (None, np.array([3, 0])),
+             "report": (None, np.array([0, 0, 0, 3, 5]))}
+    names = {"train": "train", "selection": "public_test", "report": "private_test"}
+    table = evaluate.majority_baselines(parts, names, "sample")
+    assert list(table.index) == ["train", "selection", "report"] and table.index.name == "part"
+    assert table["split"].tolist() == ["train", "public_test", "private_test"]
+    assert table["images"].tolist() == [4, 2, 5]
+    assert set(table["always answering"]) == {"happy"}  # the train part's most frequent class, everywhere
+    assert table["majority-class rate"].tolist() == pytest.approx([0.75, 0.5, 0.2])
+    assert (table["dataset"] == "sample").all()
+    with pytest.raises(ValueError, match="missing"):
+        evaluate.majority_baselines(parts, {"train": "train"}, "sample")
+    with pytest.raises(ValueError, match="train"):
+        evaluate.majority_baselines({"report": parts["report"]}, names, "sample")
