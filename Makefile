@@ -21,7 +21,7 @@ test: $(INSTALLED)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # DATA_SOURCE=auto runs the real experiments when $$FERKIT_DATA holds fer2013/ (see tools/course.py);
-# DATA_SOURCE=sample forces the sample; FAST=1 keeps the lessons' quick recipes on real data.
+# DATA_SOURCE=sample forces the sample; FAST=1 runs the lessons on trimmed real data, fewer epochs.
 DATA_SOURCE ?= auto
 course: $(INSTALLED)
 	$(PY) -m tools.course --data-source $(DATA_SOURCE) $(if $(FAST),--fast)

@@ -9,6 +9,7 @@ native log lines it would print into the lesson. Introduced in lesson 01_convolu
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import platform
 
@@ -38,7 +39,8 @@ def _start_tensorflow_quietly():
 
     TensorFlow 2.21 logs to the process's standard error before it reads
     ``TF_CPP_MIN_LOG_LEVEL`` (oneDNN notices, CUDA probing on a machine without a GPU), and
-    Jupyter shows those lines in the lesson. Starting the runtime here, once, keeps them out.
+    Jupyter shows those lines in the lesson. Starting the runtime here, once, keeps them out;
+    TensorFlow's Python logger is then set to show errors only.
     ``FERKIT_NATIVE_LOGS=1`` keeps them. Without TensorFlow (Keras on JAX) nothing happens.
     """
     if os.environ.get("FERKIT_NATIVE_LOGS") == "1" or os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow":
@@ -50,6 +52,9 @@ def _start_tensorflow_quietly():
             return
         tf.config.list_physical_devices()
         tf.constant(0.0).numpy()
+    # TensorFlow's Python notes (e.g. "triggered tf.function retracing" when a lesson
+    # predicts with several models in turn) are for library authors; errors still show.
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
 
 _start_tensorflow_quietly()

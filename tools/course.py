@@ -14,7 +14,8 @@ experiment the lesson rebuilds (``ferkit.experiments``), into a copy of the
 book's sources under ``_build/real_source``; Jupyter Book then publishes those
 executed notebooks without executing them again. Nothing is cached between
 builds, so a sample run is never published as a real one. With ``--fast`` the
-lessons keep their quick recipes on the real data.
+lessons run with ``FAST = True`` on the real data: smaller parts, fewer epochs, the same
+recipes.
 
 The set-up (Colab, JupyterHub, a laptop) is described on the book's set-up page.
 """
@@ -155,7 +156,7 @@ def parse_arguments(arguments=None):
     parser.add_argument("--data-source", choices=("auto", "sample", "fer2013"), default="auto",
                         help="auto (default): fer2013 when $FERKIT_DATA/fer2013 exists, else the sample")
     parser.add_argument("--fast", action="store_true",
-                        help="on real data, keep the lessons' quick recipes (FAST = True)")
+                        help="on real data, run the lessons with FAST = True (smaller parts, fewer epochs)")
     return parser.parse_args(arguments)
 
 
@@ -164,7 +165,7 @@ def main(arguments=None):
     data_source = choose_data_source(options.data_source)
     started = time.perf_counter()
     if data_source == "fer2013":
-        recipe = "their quick recipes (--fast)" if options.fast else "the experiments' settings and epochs"
+        recipe = "FAST = True (--fast)" if options.fast else "the experiments' settings and epochs"
         print(f"Running every lesson on the real FER2013 from $FERKIT_DATA with {recipe}. Without --fast "
               f"this trains each paper's models on all of FER2013, which is meant for a GPU; "
               f"`make course DATA_SOURCE=sample` builds on the sample instead.", flush=True)
