@@ -5,9 +5,10 @@ Lesson 06_augmentation introduces this module.
 **Where each piece goes.** Augmentation and normalisation are kept apart on
 purpose:
 
-* :func:`qutub_augment`, :func:`barbagallo_augment` and
-  :func:`reference_augment` return a ``keras.Sequential`` of *random* layers
-  only. Every one of them is the identity when called with
+* :func:`qutub_augment`, :func:`barbagallo_augment`,
+  :func:`matijasevic_augment` and :func:`reference_augment` return a
+  ``keras.Sequential`` of *random* layers only. Every one of them is the
+  identity when called with
   ``training=False``. Give it to :func:`ferkit.train.fit` as ``augment=``:
   it then runs on the accelerator, inside the compiled train step, on
   training batches only. (It also works in the host data pipeline,
@@ -43,7 +44,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from ferkit.papers import BARBAGALLO_AUGMENTATION, QUTUB_ATAY_AUGMENTATION
+from ferkit.papers import BARBAGALLO_AUGMENTATION, MATIJASEVIC_AUGMENTATION, QUTUB_ATAY_AUGMENTATION
 
 FILL_MODES = ("constant", "reflect", "nearest")
 """How geometric layers fill pixels that come from outside the image."""
@@ -870,6 +871,32 @@ def barbagallo_augment(seed=None):
     return keras.Sequential([flip], name="barbagallo_augment")
 
 
+def matijasevic_augment(seed=None):
+    """Matijasevic's training augmentation (section 4.2): a horizontal flip, nothing else.
+
+    Returns a ``keras.Sequential`` named ``"matijasevic_augment"`` holding one
+    Keras ``RandomFlip("horizontal")`` (XLA-compatible, one coin per image,
+    the identity with ``training=False``): the only step of
+    :data:`ferkit.papers.MATIJASEVIC_AUGMENTATION` (RAF-DB's faces are
+    already cropped and centred). The paper states no probability, so the
+    flip's p = 0.5 (``RandomFlip``'s) is ours, unless the table records a
+    ``horizontal_flip_probability``. A table that records another step
+    raises a ``ValueError`` naming it, rather than being half-built. Used by
+    the ``matijasevic_*`` experiments (lesson 07_transfer_learning);
+    introduced in lesson 06_augmentation.
+    """
+    table = "MATIJASEVIC_AUGMENTATION"
+    steps = tuple(paper_setting(MATIJASEVIC_AUGMENTATION, "steps", table))
+    if steps != ("horizontal_flip",) or not paper_setting(MATIJASEVIC_AUGMENTATION, "horizontal_flip", table):
+        raise ValueError(
+            f"ferkit.papers.{table}: expected a horizontal flip as the only step (what "
+            f"matijasevic_augment builds), found steps {steps} and horizontal_flip "
+            f"{MATIJASEVIC_AUGMENTATION.get('horizontal_flip')!r}"
+        )
+    probability = MATIJASEVIC_AUGMENTATION.get("horizontal_flip_probability", 0.5)  # not stated: ours
+    return keras.Sequential([_horizontal_flip(probability, seed, table)], name="matijasevic_augment")
+
+
 def reference_augment(seed=None):
     """The course reference model's augmentation: ours, not a paper's.
 
@@ -894,8 +921,8 @@ def reference_augment(seed=None):
 
 
 RECIPES = {"qutub_augment": qutub_augment, "barbagallo_augment": barbagallo_augment,
-           "reference_augment": reference_augment}
-"""The augmentation recipes by name: the papers' two and the course's own."""
+           "matijasevic_augment": matijasevic_augment, "reference_augment": reference_augment}
+"""The augmentation recipes by name: the papers' three and the course's own."""
 
 BARBAGALLO_NORMALIZATION = (
     paper_setting(BARBAGALLO_AUGMENTATION, "normalize_mean", "BARBAGALLO_AUGMENTATION"),

@@ -198,9 +198,9 @@ def _matijasevic_experiments():
                                f"{pretrained_source}; freeze=False ours (section 4.1 names feature "
                                "extraction and fine-tuning without saying which: the whole network trains)"),
             input_shape=_ours((100, 100, 3), "not stated; RAF-DB's aligned 100x100 colour faces as they are"),
-            augment=("barbagallo_augment",
-                     f"{augmentation_source[:-1]}: a horizontal flip only; run by barbagallo_augment, the "
-                     "same single RandomFlip, whose p = 0.5 is ours: the paper states none)"),
+            augment=("matijasevic_augment",
+                     f"{augmentation_source[:-1]}: a horizontal flip only; p = 0.5, RandomFlip's, is ours: "
+                     "the paper states none)"),
             epochs=_ours(30, f"a cap: not stated; training stopped at saturation, after {stopped_after} "
                              f"epochs in {stopped_source.removeprefix('paper (').rstrip(')')}"),
             early_stopping_patience=_ours(3, "our saturation rule: stop once the selection loss has not "

@@ -468,3 +468,29 @@ def test_the_separable_resampler_gives_the_gather_resamplers_numbers(fill_mode, 
     separable = augment.sample_separable(images, rows, cols, fill_mode, fill_value)
     np.testing.assert_allclose(keras.ops.convert_to_numpy(separable), keras.ops.convert_to_numpy(gathered),
                                atol=1e-5)
+
+
+# ---------------------------------------------------------------------------
+# Matijasevic's augmentation: the flip the paper states, read from ferkit.papers
+
+def test_matijasevic_augment_is_one_per_image_flip_and_nothing_else(bright_faces):
+    layers = augment.matijasevic_augment(seed=0)
+    assert layers.name == "matijasevic_augment" and augment.RECIPES["matijasevic_augment"] is augment.matijasevic_augment
+    assert [type(layer).__name__ for layer in layers.layers] == ["RandomFlip"]
+    many = np.concatenate([bright_faces] * 4)
+    out = keras.ops.convert_to_numpy(layers(many, training=True))
+    mirrored = np.array([np.array_equal(after, before[:, ::-1]) for before, after in zip(many, out)])
+    kept = np.array([np.array_equal(after, before) for before, after in zip(many, out)])
+    assert np.all(mirrored | kept)  # each face is mirrored whole or left as it is, nothing else
+    assert 0.35 < mirrored.mean() < 0.65  # one coin per image at p = 0.5 (ours: the paper states none)
+    np.testing.assert_array_equal(layers(many, training=False), many)
+
+
+def test_matijasevic_augment_follows_its_table_and_refuses_a_step_it_cannot_build(monkeypatch, bright_faces):
+    stated = dict(papers.MATIJASEVIC_AUGMENTATION)
+    monkeypatch.setattr(augment, "MATIJASEVIC_AUGMENTATION", {**stated, "horizontal_flip_probability": 0.0})
+    never = augment.matijasevic_augment(seed=0)
+    np.testing.assert_array_equal(never(bright_faces, training=True), bright_faces)
+    monkeypatch.setattr(augment, "MATIJASEVIC_AUGMENTATION", {**stated, "steps": ("horizontal_flip", "random_rotation")})
+    with pytest.raises(ValueError, match="MATIJASEVIC_AUGMENTATION.*random_rotation"):
+        augment.matijasevic_augment(seed=0)
