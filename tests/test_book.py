@@ -399,6 +399,18 @@ def test_every_lesson_shows_its_executed_output(executed_book, browser, name):
     assert found["outputs"] >= max(3, found["cells"] // 2), f"{name}: {found}"
 
 
+# What the backend prints for its own authors: native start-up lines, CUDA probing, tracing notes.
+BACKEND_LOG = re.compile(r"\b[IWE]0000 |cuInit|absl::|oneDNN|XNNPACK|triggered tf\.function retracing|cudart_stub")
+
+
+@pytest.mark.slow
+def test_no_lesson_page_shows_backend_log_lines(executed_book):
+    for name in LESSONS:
+        lines = [line for line in published_text(page_path(executed_book["html"], name)).splitlines()
+                 if BACKEND_LOG.search(line)]
+        assert lines == [], f"{name}: {lines[:3]}"
+
+
 CELL_IMAGES_SCRIPT = """
 return Array.from(document.querySelectorAll('article div.cell_output img'),
                   image => ({src: image.getAttribute('src') || '', alt: image.getAttribute('alt')}));
