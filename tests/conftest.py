@@ -62,3 +62,24 @@ def headless_chromium(window_size="1280,1600"):
     driver = webdriver.Chrome(service=Service(executable_path=chromedriver), options=options)
     driver.set_page_load_timeout(60)
     return driver
+
+
+SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
+HIDDEN_MARKERS = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
+
+
+def solution_regions(notebook):
+    """``(secret, public)``: the stripped lines of ``notebook`` inside nbgrader's solution or
+    hidden-test regions, and all the others (the marker lines themselves in neither)."""
+    secret, public = set(), set()
+    for cell in notebook.cells:
+        inside = False
+        for line in cell.source.splitlines():
+            stripped = line.strip()
+            if stripped in (SOLUTION_MARKERS[0], HIDDEN_MARKERS[0]):
+                inside = True
+            elif stripped in (SOLUTION_MARKERS[1], HIDDEN_MARKERS[1]):
+                inside = False
+            else:
+                (secret if inside else public).add(stripped)
+    return secret, public

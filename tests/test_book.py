@@ -28,7 +28,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
 import pytest
-from conftest import headless_chromium
+from conftest import headless_chromium, solution_regions
 import yaml
 
 from tools import course
@@ -197,15 +197,8 @@ def secret_lines():
                          + [path.read_text() for path in (ROOT / "book").glob("*.md")])
     secrets = set()
     for path in (ROOT / "solutions").glob("*/*.ipynb"):
-        for cell in nbformat.read(path, as_version=4).cells:
-            inside = False
-            for line in cell.source.splitlines():
-                if re.search(r"### BEGIN (SOLUTION|HIDDEN TESTS)", line):
-                    inside = True
-                elif re.search(r"### END (SOLUTION|HIDDEN TESTS)", line):
-                    inside = False
-                elif inside and len(line.strip()) >= 25 and line.strip() not in released:
-                    secrets.add(line.strip())
+        secret, _ = solution_regions(nbformat.read(path, as_version=4))
+        secrets |= {line for line in secret if len(line) >= 25 and line not in released}
     return secrets
 
 

@@ -34,6 +34,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import HIDDEN_MARKERS, SOLUTION_MARKERS, solution_regions
 
 ROOT = Path(__file__).resolve().parent.parent
 # In the order of their numbers (a1, a2, ..., a10), as the book lists them.
@@ -49,8 +50,6 @@ DELEGATING_MODELS = "a3_mondal_models"
 # Seconds per cell in the adversarial course: what the endless loop costs. The
 # repository's nbgrader_config.py keeps its own, longer limit.
 LOOP_TIMEOUT = 20
-SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
-HIDDEN_MARKERS = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 # What a hidden test says when an answer called a library it switched off.
 BLOCKED_MESSAGE = "this answer must do the work itself"
@@ -526,24 +525,6 @@ def test_exercises_are_exactly_what_nbgrader_generates(course):
             assert mine == fresh, f"{relative}, cell {index} differs from a fresh release: {hint}"
 
 
-def split_lines(notebook):
-    """``(secret, public)``: stripped lines inside solution or hidden-test regions, and all the others."""
-    secret, public = set(), set()
-    for cell in notebook.cells:
-        inside = None
-        for line in cell.source.splitlines():
-            stripped = line.strip()
-            if stripped in (SOLUTION_MARKERS[0], HIDDEN_MARKERS[0]):
-                inside = stripped
-            elif stripped in (SOLUTION_MARKERS[1], HIDDEN_MARKERS[1]):
-                inside = None
-            elif inside:
-                secret.add(stripped)
-            else:
-                public.add(stripped)
-    return secret, public
-
-
 def released_lines(path):
     """Every line of a released file; for notebooks, of the cell sources and outputs."""
     if path.suffix != ".ipynb":
@@ -562,7 +543,7 @@ def test_exercises_hold_no_solution_and_no_hidden_test():
         for marker in MARKERS:
             assert marker not in text, f"{path}: {marker!r} was released"
     released = set().union(*(released_lines(path) for path in files))
-    regions = {name: split_lines(read(ROOT / "solutions" / name / f"{name}.ipynb")) for name in ASSIGNMENTS}
+    regions = {name: solution_regions(read(ROOT / "solutions" / name / f"{name}.ipynb")) for name in ASSIGNMENTS}
     # A line that some source notebook shows openly (a layer in a given model, say) is no secret.
     public = set().union(*(public_lines for _secret, public_lines in regions.values()))
     for name, (secret, _public) in regions.items():

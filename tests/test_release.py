@@ -14,29 +14,21 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import solution_regions
 
 from tools import repository_url, student_release
 
 ROOT = Path(__file__).resolve().parent.parent
 PUBLIC = "https://github.com/example-school/ferkit-students"
-SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
-HIDDEN_MARKERS = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
 
 
 def secret_and_public_lines():
     """``(secret, public)``: stripped lines inside solution or hidden-test regions of solutions/, and the others."""
     secret, public = set(), set()
     for path in sorted((ROOT / "solutions").glob("*/*.ipynb")):
-        for cell in nbformat.read(path, as_version=4).cells:
-            inside = False
-            for line in cell.source.splitlines():
-                stripped = line.strip()
-                if stripped in (SOLUTION_MARKERS[0], HIDDEN_MARKERS[0]):
-                    inside = True
-                elif stripped in (SOLUTION_MARKERS[1], HIDDEN_MARKERS[1]):
-                    inside = False
-                else:
-                    (secret if inside else public).add(stripped)
+        notebook_secret, notebook_public = solution_regions(nbformat.read(path, as_version=4))
+        secret |= notebook_secret
+        public |= notebook_public
     return secret, public
 
 
