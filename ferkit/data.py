@@ -610,12 +610,15 @@ class Dataset:
     """One dataset the course can load by name: its title, splits, loader and default protocol.
 
     ``name`` is what lessons pass as ``DATA_SOURCE`` and the runner as ``--dataset``;
-    ``title`` is what tables and figures print. ``excluded`` names classes left out of
-    every split (Matijasevic trains and tests on RAF-DB without disgust). Introduced in
-    lesson 02_fer2013.
+    ``title`` is what tables and figures print. ``family`` is the kind of data it is
+    (``"fer2013"``, ``"rafdb"`` or the FER2013-like ``"sample"``): it picks the loader of a
+    real dataset and the split a protocol reports (:attr:`Protocol.report`). ``excluded``
+    names classes left out of every split (Matijasevic trains and tests on RAF-DB without
+    disgust). Introduced in lesson 02_fer2013.
     """
 
     name: str
+    family: str
     title: str
     splits: tuple
     default_protocol: str
@@ -626,25 +629,23 @@ class Dataset:
     def load(self, split, path=None, cache=True):
         """Load ``split`` as ``(images uint8, labels int64)`` (``path``: see :func:`load_fer2013`, :func:`load_rafdb`)."""
         _check_choice(f"split (dataset {self.name!r})", split, self.splits)
-        if self.name.startswith("rafdb_sample") or self.name == "sample":
-            height, width, channels = self.image_shape
-            images, labels = load_sample(split, image_size=height, channels=channels, cache=cache)
-        elif self.name.startswith("rafdb"):
-            return load_rafdb(path, split, exclude=self.excluded, cache=cache)
-        else:
+        if self.real:
+            if self.family == "rafdb":
+                return load_rafdb(path, split, exclude=self.excluded, cache=cache)
             return load_fer2013(path, split, cache=cache)
+        height, width, channels = self.image_shape
+        images, labels = load_sample(split, image_size=height, channels=channels, cache=cache)
         keep = ~np.isin(labels, list(_emotion_ids(self.excluded, "excluded")))
         return images[keep], labels[keep]
 
 
-_SAMPLE_TITLE = "sample"
 DATASETS = {
-    "sample": Dataset("sample", _SAMPLE_TITLE, FER2013_SPLITS, "canonical", False, FER2013_IMAGE_SHAPE),
-    "fer2013": Dataset("fer2013", "FER2013", FER2013_SPLITS, "carveout", True, FER2013_IMAGE_SHAPE),
-    "rafdb": Dataset("rafdb", "RAF-DB", RAFDB_SPLITS, "carveout", True, RAFDB_IMAGE_SHAPE),
-    "rafdb_without_disgust": Dataset("rafdb_without_disgust", "RAF-DB without disgust", RAFDB_SPLITS,
+    "sample": Dataset("sample", "sample", "sample", FER2013_SPLITS, "canonical", False, FER2013_IMAGE_SHAPE),
+    "fer2013": Dataset("fer2013", "fer2013", "FER2013", FER2013_SPLITS, "carveout", True, FER2013_IMAGE_SHAPE),
+    "rafdb": Dataset("rafdb", "rafdb", "RAF-DB", RAFDB_SPLITS, "carveout", True, RAFDB_IMAGE_SHAPE),
+    "rafdb_without_disgust": Dataset("rafdb_without_disgust", "rafdb", "RAF-DB without disgust", RAFDB_SPLITS,
                                      "carveout", True, RAFDB_IMAGE_SHAPE, excluded=("disgust",)),
-    "rafdb_sample": Dataset("rafdb_sample", "sample (RAF-DB style)", RAFDB_SPLITS, "carveout", False,
+    "rafdb_sample": Dataset("rafdb_sample", "rafdb", "sample (RAF-DB style)", RAFDB_SPLITS, "carveout", False,
                             RAFDB_IMAGE_SHAPE),
 }
 """Every dataset by name. The sample mimics FER2013's splits; ``rafdb_sample`` is the same
@@ -728,13 +729,6 @@ challenge's (``canonical``) and the papers' own, so that a paper's table can be 
 the paper's split. A paper's number and ours compare only when the protocols match."""
 
 
-def _protocol_family(dataset_name):
-    """The key of :attr:`Protocol.report` that applies to a dataset: fer2013, sample or rafdb."""
-    if dataset_name.startswith("rafdb"):
-        return "rafdb"
-    return dataset_name
-
-
 def default_protocol(dataset_name):
     """The protocol a lesson or run uses unless told otherwise: ``carveout`` for FER2013 and RAF-DB,
     ``canonical`` for the sample, which has both test splits. Lesson 02_fer2013."""
@@ -750,16 +744,17 @@ def check_protocol(dataset_name, protocol, path=None):
     """
     _check_choice("protocol", protocol, tuple(PROTOCOLS))
     chosen = PROTOCOLS[protocol]
-    family = _protocol_family(dataset(dataset_name).name)
-    workable = [name for name, entry in PROTOCOLS.items() if family in entry.report]
+    entry = dataset(dataset_name)
+    family = entry.family
+    workable = [name for name, candidate in PROTOCOLS.items() if family in candidate.report]
     if family not in chosen.report:
         raise ValueError(
             f"protocol {protocol!r} ({chosen.source}) does not apply to {dataset_title(dataset_name)}; "
             f"protocols for it: {workable}.")
-    if dataset_name == "fer2013":
+    if entry.real and family == "fer2013":
         for split in chosen.needs:
             try:
-                load("fer2013", split, path)
+                entry.load(split, path)
             except ValueError as error:
                 raise ValueError(
                     f"protocol {protocol!r} needs FER2013's {split} split, which your copy cannot give "
@@ -783,7 +778,7 @@ def split_for_protocol(dataset_name, protocol=None, path=None, seed=0, max_train
     protocol = protocol or entry.default_protocol
     check_protocol(dataset_name, protocol, path)
     chosen = PROTOCOLS[protocol]
-    report_split = chosen.report[_protocol_family(dataset_name)]
+    report_split = chosen.report[entry.family]
 
     def part(indices, images, labels):
         return images[indices], labels[indices]
